@@ -1,0 +1,122 @@
+"""The ``opsledger.yaml`` model: sources, tenants, and room for SLOs, funnels and controls.
+
+A bad file fails with one line naming the file, the line, the field and the problem, e.g.
+``opsledger.yaml:7: sources[1].kind: Input should be 'metric_samples', … (got 'logs')``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from opsledger.contract import INGEST_KINDS
+from opsledger.errors import ConfigError
+
+IngestKind = Literal["metric_samples", "log_records", "audit_events", "directory", "test_results", "product_events"]
+assert set(IngestKind.__args__) == set(INGEST_KINDS)  # keep the config and the contract in step
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tenant(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str | None = None
+
+
+class FileSource(_Model):
+    """Files a collector reads. ``path`` is a glob relative to the config file; ``{date}`` in it
+    stands for the partition day (YYYY-MM-DD), so daily files map onto daily partitions."""
+
+    type: Literal["files"] = "files"
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    kind: IngestKind
+    path: str
+
+    @field_validator("path")
+    @classmethod
+    def _no_other_placeholders(cls, value: str) -> str:
+        unknown = set(re.findall(r"{([^}]*)}", value)) - {"date"}
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}} (only {{date}} is supported)")
+        return value
+
+
+class SloSettings(_Model):
+    specs: list[str] = Field(default_factory=list, description="folders or files of OpenSLO v1 specs")
+
+
+class OpsledgerConfig(_Model):
+    partitions_start: date = Field(default=date(2026, 1, 1), description="first day of daily partitions")
+    tenants: list[Tenant] = Field(default_factory=list)
+    sources: list[FileSource] = Field(default_factory=list)
+    slos: SloSettings = Field(default_factory=SloSettings)
+    funnels: list[dict[str, Any]] = Field(default_factory=list)
+    controls: list[dict[str, Any]] = Field(default_factory=list)
+
+    base_dir: Path = Field(default=Path("."), exclude=True, description="folder of the config file")
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, sources: list[FileSource]) -> list[FileSource]:
+        names = [s.name for s in sources]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"source name {duplicates[0]!r} is used more than once")
+        return sources
+
+    def sources_of(self, kind: str) -> list[FileSource]:
+        return [s for s in self.sources if s.kind == kind]
+
+    def resolve(self, source: FileSource, day: date | None = None) -> str:
+        """The absolute glob of a source, with ``{date}`` filled in when a day is given."""
+        pattern = source.path if day is None else source.path.replace("{date}", day.isoformat())
+        return str(self.base_dir / pattern) if not Path(pattern).is_absolute() else pattern
+
+
+def load_config(path: Path) -> OpsledgerConfig:
+    """Read and validate a config file; a missing file gives the empty default config."""
+    if not path.exists():
+        return OpsledgerConfig(base_dir=path.parent)
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the top level must be a mapping of settings")
+    try:
+        return OpsledgerConfig.model_validate({**data, "base_dir": path.parent})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = error["loc"]
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        line = _line_of(text, loc)
+        got = f" (got {error['input']!r})" if "input" in error and not isinstance(error["input"], dict | list) else ""
+        raise ConfigError(f"{path}{f':{line}' if line else ''}: {field}: {error['msg']}{got}") from None
+
+
+def _line_of(text: str, loc: tuple) -> int | None:
+    """1-based line of the YAML node at ``loc``, or of its nearest existing parent."""
+    node = yaml.compose(text)
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            match = node.value[part]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+        line = node.start_mark.line + 1
+    return line

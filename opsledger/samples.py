@@ -1,0 +1,91 @@
+"""The commented sample ``opsledger.yaml`` written by ``opsledger init``, and the demo's config."""
+
+from __future__ import annotations
+
+from datetime import date
+
+SAMPLE_CONFIG = """\
+# opsledger.yaml — what opsledger collects and computes.
+# Paths are relative to this file. Secrets never go here: live sources (later) name the
+# environment variables that hold them.
+
+# First day of the daily partitions (Dagster backfills start here).
+partitions_start: 2026-01-01
+
+# Tenants: every row can carry a tenant_id; dashboards filter by the viewer's tenant.
+tenants:
+  - id: acme
+    name: Acme Retail
+  - id: globex
+    name: Globex
+
+# File sources. kind is the table family a collector fills:
+#   metric_samples  OpenMetrics / Prometheus text exposition
+#   log_records     JSON lines: ECS, structlog, python-json-logger, docker json-file
+#   audit_events    JSON lines of audit events, or Kubernetes audit events
+#   directory       LDIF snapshots of the directory (users, groups, memberships)
+#   test_results    Playwright JSON reports and JUnit XML (auto-detected)
+#   product_events  JSON lines in PostHog's export shape
+# path is a glob; {date} stands for the partition day (YYYY-MM-DD), so daily files
+# map onto daily partitions.
+sources:
+  - name: app-metrics
+    kind: metric_samples
+    path: data/metrics/{date}.om
+  - name: app-logs
+    kind: log_records
+    path: data/logs/{date}/*.jsonl
+  - name: audit
+    kind: audit_events
+    path: data/audit/{date}.jsonl
+  - name: ldap-snapshot
+    kind: directory
+    path: data/directory/{date}.ldif
+  - name: ci-reports
+    kind: test_results
+    path: data/test-results/{date}/*
+  - name: product
+    kind: product_events
+    path: data/events/{date}.jsonl
+
+# SLOs: folders or files of OpenSLO v1 specs (kind: SLO).
+slos:
+  specs: []
+
+# Funnels and compliance controls come in later releases; their sections are reserved.
+funnels: []
+controls: []
+"""
+
+
+def demo_config(start: date, tenants: list[str]) -> str:
+    """The config ``opsledger demo`` writes beside the generated files (``demo/`` under the home)."""
+    tenant_lines = "".join(f"  - id: {t}\n" for t in tenants)
+    return f"""\
+# opsledger.yaml written by `opsledger demo` for the generated demo company (files in demo/).
+partitions_start: {start.isoformat()}
+tenants:
+{tenant_lines}sources:
+  - name: demo-metrics
+    kind: metric_samples
+    path: demo/metrics/{{date}}.om
+  - name: demo-logs
+    kind: log_records
+    path: demo/logs/{{date}}.jsonl
+  - name: demo-audit
+    kind: audit_events
+    path: demo/audit/{{date}}.jsonl
+  - name: demo-directory
+    kind: directory
+    path: demo/directory/{{date}}.ldif
+  - name: demo-tests
+    kind: test_results
+    path: demo/test-results/{{date}}/*
+  - name: demo-events
+    kind: product_events
+    path: demo/events/{{date}}.jsonl
+slos:
+  specs: []
+funnels: []
+controls: []
+"""
