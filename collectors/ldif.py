@@ -24,9 +24,10 @@ Memberships come from ``member`` / ``uniqueMember`` (DNs), ``memberUid`` (posixG
 resolved once every user of the file is known. DNs are normalized: no spaces around ``,``, ``+``
 and ``=``, attribute types lower-cased, value case kept.
 
-A change file (``changetype:``) is not a snapshot → ``FormatError``. An entry without ``dn:``,
-with a malformed line, an undecodable value or an external ``attr:< url`` reference (never
-followed) → ``Reject`` at ``entry N (line L)``.
+A change file (``changetype: modify``/``delete``/``modrdn``) is not a snapshot → ``FormatError``;
+``changetype: add`` records (what AD's ``ldifde`` exports) carry whole entries and are read as
+content. An entry without ``dn:``, with a malformed line, an undecodable value or an external
+``attr:< url`` reference (never followed) → ``Reject`` at ``entry N (line L)``.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def entries(path: Path) -> Iterator[Entry | Reject]:
                 dn, attrs, line_of = _parse_entry(lines)
             except _ChangeRecord as exc:
                 raise FormatError(
-                    path, f"{position}: {exc}: this is an LDIF change file, not a directory snapshot"
+                    path, f"{exc} in entry {number}: this is an LDIF change file, not a directory snapshot"
                 ) from None
             except EntryError as exc:
                 yield Reject(position, str(exc), raw)
@@ -132,7 +133,7 @@ class _Snapshot:
                 self.rejects.append(item)
             else:
                 try:
-                    self._classify(item.dn, item.attributes, item.line_of)
+                    self._classify(item)
                     self.accepted += 1
                 except EntryError as exc:
                     self.rejects.append(Reject(item.position, str(exc), item.raw))
@@ -142,7 +143,8 @@ class _Snapshot:
             yield self._flush()
         yield from self._membership_chunks()
 
-    def _classify(self, dn: str, attrs: dict[str, list[Value]], line_of: dict[str, int]) -> None:
+    def _classify(self, entry: Entry) -> None:
+        dn, attrs, line_of = entry.dn, entry.attributes, entry.line_of
         classes = {v.lower() for v in attrs.get("objectclass", []) if isinstance(v, str)}
         is_user = bool(classes & USER_CLASSES) and not classes & MACHINE_CLASSES
         is_group = bool(classes & GROUP_CLASSES)
@@ -158,7 +160,7 @@ class _Snapshot:
         member_of = (
             [_member_dn(value, "memberof", line_of) for value in _texts(attrs, "memberof")] if is_user else []
         )
-        enabled = _enabled(attrs, line_of)
+        enabled = _enabled(attrs, line_of) if is_user else None
         document = json.dumps(attrs, ensure_ascii=False)
         if is_user:
             uid = _first(attrs, "uid") or _first(attrs, "samaccountname")
@@ -275,8 +277,9 @@ def _parse_entry(lines: list[tuple[int, bytes]]) -> tuple[str, dict[str, list[Va
     for line_no, name, value in parsed[1:]:
         if name == "dn":
             raise EntryError(line_no, "second 'dn:' line in one entry (missing blank line between entries?)")
-        attrs.setdefault(name, []).append(value)
-        line_of.setdefault(name, line_no)
+        if name != "changetype":
+            attrs.setdefault(name, []).append(value)
+            line_of.setdefault(name, line_no)
     return dn, attrs, line_of
 
 
@@ -287,6 +290,8 @@ def _parse_line(line_no: int, line: bytes) -> tuple[str, Value]:
         raise EntryError(line_no, f"malformed line {_decode([line[:80]])!r} (expected 'attribute: value')")
     name = name.lower()
     if name == "changetype":
+        if rest.strip(b" ").lower() == b"add":
+            return name, "add"  # ldifde-style export: an add record carries the whole entry
         raise _ChangeRecord(line_no, f"'{_decode([line])}'")
     if rest[:1] == b"<":
         url = _decode([rest[1:].strip()])

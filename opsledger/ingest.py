@@ -83,6 +83,7 @@ def ingest_file(
             rejected += len(chunk.rejects)
             if progress:
                 progress(accepted + rejected)
+        rows_per_table = data.rows_per_table()
         data.commit()
         quarantine.commit()
     except Exception as exc:
@@ -97,7 +98,7 @@ def ingest_file(
         raise
     _record(lake_dir, batch_id, kind, source, started, accepted + rejected, accepted, rejected, watermark, "succeeded")
     return BatchResult(
-        batch_id, kind, source, accepted + rejected, accepted, rejected, data.rows_per_table(), watermark, "succeeded"
+        batch_id, kind, source, accepted + rejected, accepted, rejected, rows_per_table, watermark, "succeeded"
     )
 
 
