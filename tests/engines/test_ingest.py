@@ -75,6 +75,7 @@ def test_rows_land_in_daily_partitions_and_every_record_is_accounted(tmp_path, c
     lake_dir = tmp_path / "lake"
     result = ingest.ingest_file(lake_dir, "metric_samples", _write(tmp_path / "a.csv", ROWS), source="a")
     assert (result.rows_read, result.rows_written, result.rows_quarantined) == (5, 4, 1)
+    assert result.rows_per_table == {"metric_samples": 4}
     days = sorted(p.name for p in (lake_dir / "metric_samples").iterdir())
     assert days == ["date=2026-10-01", "date=2026-10-02", "date=2026-10-03"]
     assert _count(lake_dir, "metric_samples", "ts < '2026-10-02'") == 2
