@@ -20,6 +20,9 @@ from opsledger.errors import OpsledgerError
 
 LOCK_WAIT_S = 60.0
 
+# Statements that prepare temp tables the marts share, run first.
+MART_INPUTS: tuple[str, ...] = ("metrics/create_request_increases",)
+
 # Mart tables and the SELECT each is built from; the only identifiers ever substituted.
 MARTS: dict[str, tuple[str, dict]] = {
     "mart_service_daily": ("metrics/select_service_traffic", {"grain": "day"}),
@@ -35,7 +38,9 @@ def connect(path: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            con.execute("set enable_progress_bar = false")  # it would draw on the CLI's stdout
+            return con
         except duckdb.IOException as exc:
             # Another process holds the file (a writer, or readers while we want to write).
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
@@ -60,6 +65,8 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     counts: dict[str, int] = {}
     con.execute("begin transaction")
     try:
+        for statement in MART_INPUTS:
+            con.execute(sql.load(statement))
         for table, (query, params) in MARTS.items():
             con.execute(f"create or replace table {table} as {sql.load(query)}", params)
             counts[table] = con.execute(f"select count(*) from {table}").fetchall()[0][0]

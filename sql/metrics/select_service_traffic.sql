@@ -1,38 +1,13 @@
 -- Per service and time bucket ($grain: 'hour' or 'day', UTC): requests, 5xx errors, error ratio
--- and latency p50/p95/p99 in ms.
+-- and latency p50/p95/p99 in ms, from the increases in `request_increases`
+-- (metrics/create_request_increases.sql).
 --
--- Counters are stored raw, so increases are computed here: a sample lower than the one before
--- it in the same series means the counter was reset (process restart), and the increase is
--- then the new value itself — the rule Prometheus' rate()/increase() apply. Increases are exact
--- sums of deltas (no extrapolation), assigned to the bucket of the later sample.
 -- Quantiles interpolate linearly inside the histogram bucket that holds the rank, with 0 as the
 -- lower bound of the first bucket and the +Inf bucket answered by the highest finite bound,
 -- as Prometheus' histogram_quantile() does.
-with series as (
-    select
-        metric,
-        labels['service'] as service,
-        labels['code'] as code,
-        labels['le'] as le,
-        ts,
-        value,
-        lag(value) over (
-            partition by metric, source, list_sort(map_entries(labels)::varchar[])
-            order by ts
-        ) as previous
-    from metric_samples
-    where metric in ('http_requests_total', 'http_request_duration_seconds_bucket')
-),
-increases as (
-    select
-        metric,
-        service,
-        code,
-        le,
-        date_trunc($grain, timezone('UTC', ts)) as bucket,
-        case when previous is null then 0 when value < previous then value else value - previous end as increase
-    from series
-    where service is not null
+with increases as (
+    select metric, service, code, le, date_trunc($grain, ts_utc) as bucket, increase
+    from request_increases
 ),
 traffic as (
     select
