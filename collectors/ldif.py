@@ -32,16 +32,14 @@ content. An entry without ``dn:``, with a malformed line, an undecodable value o
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from collectors.base import Chunk, FormatError, Reject
+from collectors.base import Chunk, Reject
+from collectors.ldif_records import Entry, EntryError, Value, entries, normalize_dn, rdn_value
 from opsledger.contract import table_from_pydict
 
 USER_CLASSES = frozenset({"inetorgperson", "person", "organizationalperson", "posixaccount", "user"})
@@ -49,33 +47,8 @@ GROUP_CLASSES = frozenset({"groupofnames", "groupofuniquenames", "posixgroup", "
 MACHINE_CLASSES = frozenset({"computer"})
 AD_ACCOUNTDISABLE = 0x2
 
-_ATTR_NAME = re.compile(r"(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)(?:;[A-Za-z0-9-]+)*")
-_DN_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # nameAndOptionalUID syntax (RFC 4517 §3.3.21): uniqueMember may end in "#'0101'B".
 _OPTIONAL_UID = re.compile(r"#'[01]*'B$")
-
-Value = str | dict[str, str]
-
-
-class EntryError(ValueError):
-    def __init__(self, line: int, problem: str) -> None:
-        super().__init__(f"line {line}: {problem}")
-
-
-class _ChangeRecord(EntryError):
-    pass
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One parsed LDIF content record: normalized DN, attributes by lower-cased name."""
-
-    position: str  # "entry N (line L)"
-    dn: str
-    attributes: dict[str, list[Value]]
-    line_of: dict[str, int]  # first line of each attribute, for error messages
-    raw: str
 
 
 def read(
@@ -84,28 +57,6 @@ def read(
     path = Path(path)
     snapshot = _Snapshot(source, _as_utc(observed_at) if observed_at else None, chunk_rows)
     yield from snapshot.run(path)
-
-
-def entries(path: Path) -> Iterator[Entry | Reject]:
-    """Every record of an LDIF content file in file order, parsed or rejected."""
-    path = Path(path)
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise FormatError(path, f"cannot open LDIF file ({exc.strerror or exc})") from None
-    with handle:
-        for number, lines, raw in _records(handle, path):
-            position = f"entry {number} (line {lines[0][0]})"
-            try:
-                dn, attrs, line_of = _parse_entry(lines)
-            except _ChangeRecord as exc:
-                raise FormatError(
-                    path, f"{exc} in entry {number}: this is an LDIF change file, not a directory snapshot"
-                ) from None
-            except EntryError as exc:
-                yield Reject(position, str(exc), raw)
-                continue
-            yield Entry(position, dn, attrs, line_of, raw)
 
 
 class _Snapshot:
@@ -170,7 +121,7 @@ class _Snapshot:
                 self.uid_dns.setdefault(uid.lower(), set()).add(dn)
             self.member_of.extend((group_dn, dn) for group_dn in member_of)
         if is_group:
-            name = _first(attrs, "cn") or _first(attrs, "samaccountname") or _rdn_value(dn)
+            name = _first(attrs, "cn") or _first(attrs, "samaccountname") or rdn_value(dn)
             self.groups.append((dn, name, document))
             for member in members:
                 self._add_membership(dn, member)
@@ -217,149 +168,6 @@ class _Snapshot:
         return table_from_pydict(name, data)
 
 
-def _records(handle, path: Path) -> Iterator[tuple[int, list[tuple[int, bytes]], str]]:
-    """Yield (entry number, [(line number, unfolded line)], raw text) per blank-line-separated record."""
-    lines: list[tuple[int, bytes]] = []
-    raw: list[bytes] = []
-    in_comment = False
-    number = 0
-    first = True
-    for line_no, physical in enumerate(handle, start=1):
-        line = physical.rstrip(b"\n").rstrip(b"\r")
-        if not line.strip(b" ") and not lines and not in_comment:
-            line = b""  # stray whitespace between entries is a separator, not content
-        if line[:1] == b" " and (lines or in_comment):
-            raw.append(line)
-            if not in_comment:  # RFC 2849 folding: a leading space continues the previous line
-                lines[-1] = (lines[-1][0], lines[-1][1] + line[1:])
-            continue
-        in_comment = line[:1] == b"#"
-        if line and not in_comment:
-            lines.append((line_no, line))
-        if line:
-            raw.append(line)
-            continue
-        if lines:
-            if first:
-                lines, first = _drop_version(lines, path), False
-            if lines:
-                number += 1
-                yield number, lines, _decode(raw)
-        lines, raw = [], []
-    if first and lines:
-        lines = _drop_version(lines, path)
-    if lines:
-        yield number + 1, lines, _decode(raw)
-
-
-def _drop_version(lines: list[tuple[int, bytes]], path: Path) -> list[tuple[int, bytes]]:
-    line_no, line = lines[0]
-    if not line.lower().startswith(b"version:"):
-        return lines
-    if line.split(b":", 1)[1].strip() != b"1":
-        raise FormatError(path, f"line {line_no}: unsupported LDIF version {_decode([line])!r}")
-    return lines[1:]
-
-
-def _parse_entry(lines: list[tuple[int, bytes]]) -> tuple[str, dict[str, list[Value]], dict[str, int]]:
-    parsed = [(line_no, *_parse_line(line_no, line)) for line_no, line in lines]
-    first_line, name, value = parsed[0]
-    if name != "dn":
-        raise EntryError(first_line, f"entry does not start with 'dn:' (found {name!r})")
-    if not isinstance(value, str) or not value.strip():
-        raise EntryError(first_line, "field 'dn': empty or not UTF-8 text")
-    try:
-        dn = normalize_dn(value)
-    except ValueError as exc:
-        raise EntryError(first_line, f"field 'dn': {exc}") from None
-    attrs: dict[str, list[Value]] = {}
-    line_of: dict[str, int] = {}
-    for line_no, name, value in parsed[1:]:
-        if name == "dn":
-            raise EntryError(line_no, "second 'dn:' line in one entry (missing blank line between entries?)")
-        if name != "changetype":
-            attrs.setdefault(name, []).append(value)
-            line_of.setdefault(name, line_no)
-    return dn, attrs, line_of
-
-
-def _parse_line(line_no: int, line: bytes) -> tuple[str, Value]:
-    name_bytes, colon, rest = line.partition(b":")
-    name = name_bytes.decode("ascii", "replace")
-    if not colon or not _ATTR_NAME.fullmatch(name):
-        raise EntryError(line_no, f"malformed line {_decode([line[:80]])!r} (expected 'attribute: value')")
-    name = name.lower()
-    if name == "changetype":
-        if rest.strip(b" ").lower() == b"add":
-            return name, "add"  # ldifde-style export: an add record carries the whole entry
-        raise _ChangeRecord(line_no, f"'{_decode([line])}'")
-    if rest[:1] == b"<":
-        url = _decode([rest[1:].strip()])
-        raise EntryError(line_no, f"attribute {name!r}: external reference '<{url}' is not followed")
-    if rest[:1] == b":":
-        try:
-            data = base64.b64decode(rest[1:].strip(b" "), validate=True)
-        except (binascii.Error, ValueError):
-            raise EntryError(line_no, f"attribute {name!r}: invalid base64 value") from None
-        return name, _binary_value(data)
-    try:
-        return name, rest.lstrip(b" ").decode("utf-8")
-    except UnicodeDecodeError:
-        raise EntryError(
-            line_no, f"attribute {name!r}: value is not UTF-8 (binary values need '::')"
-        ) from None
-
-
-def _binary_value(data: bytes) -> Value:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is None or _CONTROL.search(text):
-        return {"base64": base64.b64encode(data).decode("ascii")}
-    return text
-
-
-def normalize_dn(dn: str) -> str:
-    """``CN = Alice , OU=People`` → ``cn=Alice,ou=People``; escapes and quoted values kept as written."""
-    rdns: list[str] = []
-    avas: list[str] = []
-    i, n = 0, len(dn)
-    while True:
-        eq = dn.find("=", i)
-        if eq < 0:
-            raise ValueError(f"malformed DN {dn!r} (no '=' in {dn[i:].strip()!r})")
-        kind = dn[i:eq].strip()
-        if not _DN_TYPE.fullmatch(kind):
-            raise ValueError(f"malformed DN {dn!r} (bad attribute type {kind!r})")
-        end, quoted = eq + 1, False
-        while end < n:
-            char = dn[end]
-            if char == "\\":
-                end += 2
-                continue
-            if char == '"':
-                quoted = not quoted
-            elif not quoted and char in ",;+":
-                break
-            end += 1
-        avas.append(f"{kind.lower()}={_strip_value(dn[eq + 1 : end])}")
-        if end >= n or dn[end] in ",;":
-            rdns.append("+".join(avas))
-            avas = []
-        if end >= n:
-            return ",".join(rdns)
-        i = end + 1
-
-
-def _strip_value(value: str) -> str:
-    stripped = value.strip(" ")
-    trailing_backslashes = len(stripped) - len(stripped.rstrip("\\"))
-    if value.endswith(" ") and trailing_backslashes % 2:
-        stripped += " "  # "\ " at the end is an escaped, significant space
-    return stripped
-
-
 def _member_dn(value: str, attribute: str, line_of: dict[str, int]) -> str:
     try:
         return normalize_dn(value)
@@ -391,14 +199,6 @@ def _texts(attrs: dict[str, list[Value]], name: str) -> list[str]:
 def _first(attrs: dict[str, list[Value]], name: str) -> str | None:
     values = _texts(attrs, name)
     return values[0] if values else None
-
-
-def _rdn_value(dn: str) -> str:
-    return dn.split(",", 1)[0].split("=", 1)[-1]
-
-
-def _decode(raw: list[bytes]) -> str:
-    return b"\n".join(raw).decode("utf-8", "backslashreplace")
 
 
 def _mtime(path: Path) -> datetime:

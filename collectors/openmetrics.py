@@ -19,7 +19,7 @@ or summary quantile without a numeric ``le``/``quantile``, follows ``# EOF``, or
 of the file with no line feed (a truncated write). Family-level rules (grouping, ordering,
 clashing names, counter/histogram value rules) are *not* applied here: they say how a family was
 exposed, not whether a sample is true, and the warehouse must not lose samples over them;
-``collectors.openmetrics_parser.parse_strict`` checks all of it. CRLF line ends and a UTF-8 BOM
+``collectors.openmetrics_strict.parse_strict`` checks all of it. CRLF line ends and a UTF-8 BOM
 are tolerated. ``FormatError``: an empty, binary, JSON or HTML file, or one whose first block has
 neither a sample, nor a ``# HELP``/``# TYPE``/``# UNIT`` line, nor a line shaped like a sample.
 

@@ -21,7 +21,7 @@ import pytest
 
 from collectors import openmetrics
 from collectors.base import FormatError
-from collectors.openmetrics_parser import parse_strict
+from collectors.openmetrics_strict import parse_strict
 
 DATA = Path(__file__).parents[1] / "data" / "metrics"
 CONFORMANCE = DATA / "openmetrics_conformance" / "parsers"
