@@ -13,27 +13,24 @@ import streamlit as st
 from dashboards import data
 from opsledger.errors import OpsledgerError
 
-st.set_page_config(page_title="opsledger", page_icon=":material/monitoring:", layout="wide")
+st.set_page_config(page_title="opsledger", layout="wide")
 
-page = st.navigation(
-    [st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True)]
-)
+# No page icons: the browser would fetch a Material-symbol or emoji favicon from an outside server.
+page = st.navigation([st.Page("views/overview.py", title="Overview", default=True)])
 
 warehouse_path = data.settings().warehouse_path
 try:
     extent = data.extent(warehouse_path)
 except OpsledgerError as exc:
     st.title(page.title)
-    st.info(
-        f"Nothing to show yet — {exc}.\n\n"
-        "Run `opsledger demo` to generate and load a demo company, or `opsledger ingest …` "
-        "then `opsledger build` for your own data, and reload this page."
-    )
+    st.info(f"Nothing to show yet: {exc}, then reload this page.")
     st.stop()
 if extent is None:
     st.title(page.title)
-    st.info("The warehouse has no traffic yet: ingest metrics (`opsledger ingest metric_samples …`), "
-            "run `opsledger build`, and reload this page.")
+    st.info(
+        "The warehouse has no traffic yet: ingest metrics (`opsledger ingest metric_samples …`), "
+        "run `opsledger build`, and reload this page."
+    )
     st.stop()
 
 with st.sidebar:
@@ -45,14 +42,15 @@ with st.sidebar:
         max_value=extent.last_day,
         key="days",
     )
-    # While the user is picking a range the widget briefly holds only its start day.
-    first_day, last_day = (chosen[0], chosen[-1]) if chosen else (extent.first_day, extent.last_day)
     services = st.multiselect("Services", extent.services, placeholder="All services", key="services")
 
+# While the user is picking a range the widget briefly holds only its start day (or nothing).
+first_day = chosen[0] if chosen else extent.first_day
+last_day = chosen[1] if len(chosen) > 1 else extent.last_day
 st.session_state[data.FILTERS_KEY] = data.Filters(
     warehouse_path=warehouse_path,
     first_day=first_day,
-    last_day=last_day if len(chosen) > 1 else extent.last_day,
+    last_day=last_day,
     services=tuple(services) or extent.services,
 )
 page.run()

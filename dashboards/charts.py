@@ -7,7 +7,13 @@ import plotly.graph_objects as go
 import polars as pl
 
 QUANTILES = {"latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99"}
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend_title_text": "", "hovermode": "x unified"}
+# Axes start at zero so a small wobble in a flat series does not read as an incident.
+_LAYOUT = {
+    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    "legend_title_text": "",
+    "hovermode": "x unified",
+    "yaxis_rangemode": "tozero",
+}
 
 
 def traffic_over_time(series: pl.DataFrame, grain: str) -> go.Figure:
@@ -17,11 +23,14 @@ def traffic_over_time(series: pl.DataFrame, grain: str) -> go.Figure:
 
 def error_ratio_over_time(series: pl.DataFrame, grain: str) -> go.Figure:
     fig = px.line(series, x="bucket", y="error_ratio", color="service", title=f"Error ratio per {grain}")
-    return fig.update_layout(xaxis_title=None, yaxis_title="5xx / requests", yaxis_tickformat=".2%", **_LAYOUT)
+    return fig.update_layout(
+        xaxis_title=None, yaxis_title="5xx / requests", yaxis_tickformat=".2%", **_LAYOUT
+    )
 
 
 def latency_over_time(series: pl.DataFrame, grain: str) -> go.Figure:
-    """p50/p95/p99 per service: colour is the service, dash is the quantile."""
+    """One panel per quantile (p50, p95, p99), a line per service; each panel has its own scale
+    because a p99 in seconds would flatten a p50 in milliseconds."""
     long = series.select("service", "bucket", *QUANTILES).unpivot(
         index=["service", "bucket"], variable_name="quantile", value_name="latency_ms"
     )
@@ -31,8 +40,11 @@ def latency_over_time(series: pl.DataFrame, grain: str) -> go.Figure:
         x="bucket",
         y="latency_ms",
         color="service",
-        line_dash="quantile",
+        facet_row="quantile",
         category_orders={"quantile": list(QUANTILES.values())},
-        title=f"Latency per {grain} (p50 / p95 / p99)",
+        title=f"Latency per {grain} (ms)",
+        height=640,
     )
-    return fig.update_layout(xaxis_title=None, yaxis_title="ms", **_LAYOUT)
+    fig.update_yaxes(matches=None, title=None, rangemode="tozero")
+    fig.for_each_annotation(lambda a: a.update(text=a.text.removeprefix("quantile=")))
+    return fig.update_layout(**_LAYOUT).update_xaxes(title=None)

@@ -54,8 +54,11 @@ class Filters:
 
     def params(self) -> dict[str, Any]:
         start = datetime.combine(self.first_day, time(), tzinfo=UTC)
-        return {"start": start, "end": start + timedelta(days=(self.last_day - self.first_day).days + 1),
-                "services": list(self.services)}
+        return {
+            "start": start,
+            "end": start + timedelta(days=(self.last_day - self.first_day).days + 1),
+            "services": list(self.services),
+        }
 
 
 def settings() -> Settings:

@@ -1,4 +1,4 @@
-"""Overview: how much traffic every service took in the chosen days, how much of it failed, how slow it was."""
+"""Overview: how much traffic each service took in the chosen days, how much of it failed, how slow."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ filters = data.current_filters()
 st.title("Overview")
 st.caption(
     f"{filters.first_day:%Y-%m-%d} → {filters.last_day:%Y-%m-%d} (UTC) · "
-    f"{len(filters.services)} service(s) · {filters.grain}ly buckets"
+    f"{len(filters.services)} service(s) · {'hourly' if filters.grain == 'hour' else 'daily'} buckets"
 )
 
 totals = data.traffic_totals(filters)
@@ -49,12 +49,22 @@ st.plotly_chart(charts.latency_over_time(series, filters.grain), config=plotly_c
 
 st.subheader("Per service")
 table = summary.rename(
-    {"service": "Service", "requests": "Requests", "errors": "Errors", "error_ratio": "Error ratio",
-     "peak_p95_ms": "p95 (peak day, ms)"}
+    {
+        "service": "Service",
+        "requests": "Requests",
+        "errors": "Errors",
+        "error_ratio": "Error ratio",
+        "peak_p95_ms": "p95 (peak day, ms)",
+    }
 ).to_pandas()
 st.table(
     table.style.format(
-        {"Requests": "{:,.0f}", "Errors": "{:,.0f}", "Error ratio": "{:.3%}", "p95 (peak day, ms)": "{:,.1f}"},
+        {
+            "Requests": "{:,.0f}",
+            "Errors": "{:,.0f}",
+            "Error ratio": "{:.3%}",
+            "p95 (peak day, ms)": "{:,.1f}",
+        },
         na_rep="n/a",
     ),
     hide_index=True,
