@@ -1,0 +1,72 @@
+"""Service traffic marts: requests, 5xx errors, error ratio and latency quantiles per service.
+
+Both grains come from one SELECT (``sql/metrics/select_service_traffic.sql``) and are rebuilt
+together in one DuckDB transaction, so a reader never sees a daily mart that disagrees with the
+hourly one; hence one multi-asset. It writes DuckDB, so it sits in the ``duckdb`` pool.
+"""
+
+import dagster as dg
+
+from assets import preview_markdown
+from assets.ingest.assets import raw_key
+from opsledger.warehouse import MARTS, build_marts
+from pipelines.resources import DUCKDB_POOL, WarehouseResource
+
+VIEWS_KEY = dg.AssetKey(["warehouse", "views"])
+
+# Asset name → mart table (a name in opsledger.warehouse.MARTS, the identifier allow-list).
+MART_TABLES: dict[str, str] = {
+    "service_daily": "mart_service_daily",
+    "service_hourly": "mart_service_hourly",
+}
+assert set(MART_TABLES.values()) <= set(MARTS)
+
+DESCRIPTIONS: dict[str, str] = {
+    "service_daily": "Per service and UTC day: requests, 5xx errors, error ratio and latency p50/p95/p99 "
+    "(ms), from raw Prometheus counters and histograms with counter resets handled as Prometheus does. "
+    "The daily reliability picture behind SLO reports and the overview dashboard.",
+    "service_hourly": "The same traffic, error and latency figures per service and UTC hour: where an outage "
+    "or a latency regression starts and ends.",
+}
+
+
+def mart_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["mart", "metrics", name])
+
+
+@dg.multi_asset(
+    name="service_traffic_marts",
+    specs=[
+        dg.AssetSpec(
+            mart_key(name),
+            description=DESCRIPTIONS[name],
+            deps=[VIEWS_KEY, raw_key("metric_samples")],
+            group_name="metrics",
+            kinds={"duckdb"},
+        )
+        for name in MART_TABLES
+    ],
+    pool=DUCKDB_POOL,
+)
+def service_traffic_marts(warehouse: WarehouseResource):
+    """Rebuild the service traffic marts from the metric_samples view."""
+    with warehouse.connect() as con:
+        counts = build_marts(con)
+        for name, table in MART_TABLES.items():
+            # `table` comes from MART_TABLES, never from input.
+            services, first, last = con.execute(
+                f"select count(distinct service), min(bucket), max(bucket) from {table}"
+            ).fetchall()[0]
+            preview = con.sql(f"select * from {table} order by service, bucket limit 5").to_arrow_table()
+            yield dg.MaterializeResult(
+                asset_key=mart_key(name),
+                metadata={
+                    "rows": counts[table],
+                    "dagster/row_count": counts[table],
+                    "services": services,
+                    "first_bucket": str(first) if first else "none",
+                    "last_bucket": str(last) if last else "none",
+                    "table": table,
+                    "preview": dg.MetadataValue.md(preview_markdown(preview)),
+                },
+            )
