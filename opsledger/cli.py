@@ -69,7 +69,11 @@ def ingest(table: str, paths: tuple[str, ...], source: str | None) -> None:
         for path in files:
             task = progress.add_task(path.name, total=None)
             result = ingest_file(
-                settings.lake_dir, table, path, source=source, progress=lambda n, t=task: progress.update(t, completed=n)
+                settings.lake_dir,
+                table,
+                path,
+                source=source,
+                progress=lambda n, t=task: progress.update(t, completed=n),
             )
             progress.update(task, completed=result.rows_read)
             totals["read"] += result.rows_read
@@ -80,7 +84,7 @@ def ingest(table: str, paths: tuple[str, ...], source: str | None) -> None:
         f"{totals['quarantined']} quarantined"
     )
     if totals["quarantined"]:
-        click.echo("see the reasons with: opsledger sql \"select * from quarantine order by ingested_at desc\"")
+        click.echo('see the reasons with: opsledger sql "select * from quarantine order by ingested_at desc"')
 
 
 @main.command()
@@ -96,7 +100,9 @@ def build() -> None:
 
 @main.command("sql")
 @click.argument("query")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
 def sql_command(query: str, fmt: str) -> None:
     """Run a read-only SQL QUERY against the warehouse (JSON: an array of objects)."""
     import duckdb
@@ -120,7 +126,9 @@ def sql_command(query: str, fmt: str) -> None:
 
 
 @main.command()
-@click.option("--no-serve", is_flag=True, help="Stop after building; do not start the dashboards and Dagster UI.")
+@click.option(
+    "--no-serve", is_flag=True, help="Stop after building; do not start the dashboards and Dagster UI."
+)
 @click.option("--seed", default=7, show_default=True, help="Seed of the deterministic demo company.")
 @click.option("--days", default=30, show_default=True, help="Days of history to generate.")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2026-10-01", show_default=True)

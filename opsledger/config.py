@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from opsledger.contract import INGEST_KINDS
 from opsledger.errors import ConfigError
 
-IngestKind = Literal["metric_samples", "log_records", "audit_events", "directory", "test_results", "product_events"]
+IngestKind = Literal[
+    "metric_samples", "log_records", "audit_events", "directory", "test_results", "product_events"
+]
 assert set(IngestKind.__args__) == set(INGEST_KINDS)  # keep the config and the contract in step
 
 
@@ -100,7 +102,11 @@ def load_config(path: Path) -> OpsledgerConfig:
         loc = error["loc"]
         field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
         line = _line_of(text, loc)
-        got = f" (got {error['input']!r})" if "input" in error and not isinstance(error["input"], dict | list) else ""
+        got = (
+            f" (got {error['input']!r})"
+            if "input" in error and not isinstance(error["input"], dict | list)
+            else ""
+        )
         raise ConfigError(f"{path}{f':{line}' if line else ''}: {field}: {error['msg']}{got}") from None
 
 

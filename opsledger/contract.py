@@ -182,7 +182,9 @@ def table_from_pydict(name: str, columns: dict[str, list]) -> pa.Table:
     schema = SCHEMAS[name]
     length = len(next(iter(columns.values()))) if columns else 0
     arrays = [
-        pa.array(columns[field.name], type=field.type) if field.name in columns else pa.nulls(length, field.type)
+        pa.array(columns[field.name], type=field.type)
+        if field.name in columns
+        else pa.nulls(length, field.type)
         for field in schema
     ]
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -78,7 +78,9 @@ def ingest_file(
                 data.write(table, rows)
                 watermark = _later(watermark, rows, PARTITION_COLUMN[table])
             if chunk.rejects:
-                quarantine.write("quarantine", _quarantine_rows(chunk.rejects, started, batch_id, kind, source))
+                quarantine.write(
+                    "quarantine", _quarantine_rows(chunk.rejects, started, batch_id, kind, source)
+                )
             accepted += chunk.accepted
             rejected += len(chunk.rejects)
             if progress:
@@ -96,9 +98,28 @@ def ingest_file(
         if isinstance(exc, FormatError | OpsledgerError):
             raise OpsledgerError(message) from exc
         raise
-    _record(lake_dir, batch_id, kind, source, started, accepted + rejected, accepted, rejected, watermark, "succeeded")
+    _record(
+        lake_dir,
+        batch_id,
+        kind,
+        source,
+        started,
+        accepted + rejected,
+        accepted,
+        rejected,
+        watermark,
+        "succeeded",
+    )
     return BatchResult(
-        batch_id, kind, source, accepted + rejected, accepted, rejected, rows_per_table, watermark, "succeeded"
+        batch_id,
+        kind,
+        source,
+        accepted + rejected,
+        accepted,
+        rejected,
+        rows_per_table,
+        watermark,
+        "succeeded",
     )
 
 
@@ -125,7 +146,9 @@ def _quarantine_rows(rejects: list[Reject], at: datetime, batch_id: str, kind: s
     )
 
 
-def _record(lake_dir, batch_id, kind, source, started, read, written, quarantined, watermark, status, error=None):
+def _record(
+    lake_dir, batch_id, kind, source, started, read, written, quarantined, watermark, status, error=None
+):
     row = table_from_pydict(
         "ingest_batches",
         {
@@ -142,7 +165,9 @@ def _record(lake_dir, batch_id, kind, source, started, read, written, quarantine
             "error": [error],
         },
     )
-    lake.write_atomic(lake.partition_dir(lake_dir, "ingest_batches", started.date()) / f"batch-{batch_id}.parquet", row)
+    lake.write_atomic(
+        lake.partition_dir(lake_dir, "ingest_batches", started.date()) / f"batch-{batch_id}.parquet", row
+    )
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
@@ -152,7 +177,9 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
         text = str(item)
         candidate = Path(text)
         if candidate.is_dir():
-            found.extend(sorted(p for p in candidate.rglob("*") if p.is_file() and not p.name.startswith(".")))
+            found.extend(
+                sorted(p for p in candidate.rglob("*") if p.is_file() and not p.name.startswith("."))
+            )
         elif candidate.exists():
             found.append(candidate)
         else:
@@ -172,15 +199,22 @@ def ingest_day(lake_dir: Path, config: OpsledgerConfig, kind: str, day: date) ->
     """Ingest every file of every configured source of ``kind`` for one partition day.
 
     Each file's rows are recorded under ``<source name>:<path relative to the config>``, so
-    re-running a day replaces exactly what that day's files wrote before."""
-    results = []
+    re-running a day replaces exactly what that day's files wrote before. A file that cannot be
+    read does not stop the others; the failures are raised together at the end."""
+    results, failures = [], []
     for source in config.sources_of(kind):
         for match in sorted(glob.glob(config.resolve(source, day))):
             path = Path(match)
             if not path.is_file():
                 continue
             name = f"{source.name}:{_relative(path, config.base_dir)}"
-            results.append(ingest_file(lake_dir, kind, path, source=name, observed_at=day_start(day)))
+            try:
+                results.append(ingest_file(lake_dir, kind, path, source=name, observed_at=day_start(day)))
+            except OpsledgerError as exc:
+                failures.append(str(exc))
+    if failures:
+        more = f" (and {len(failures) - 1} more file(s))" if len(failures) > 1 else ""
+        raise OpsledgerError(f"{failures[0]}{more}")
     return results
 
 

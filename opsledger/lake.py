@@ -100,7 +100,9 @@ class StagedWrite:
             for old in (self.lake_dir / table).glob(f"date=*/{self.file_prefix}-{self.key}.parquet"):
                 if old not in published:
                     old.unlink()
-            for leftover in (self.lake_dir / table).glob(f"date=*/.{self.file_prefix}-{self.key}.parquet.*.tmp"):
+            for leftover in (self.lake_dir / table).glob(
+                f"date=*/.{self.file_prefix}-{self.key}.parquet.*.tmp"
+            ):
                 leftover.unlink(missing_ok=True)
         self._staged.clear()
 

@@ -14,7 +14,10 @@ from uuid import UUID
 
 def render(columns: list[str], rows: list[tuple], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps([dict(zip(columns, map(_jsonable, row), strict=True)) for row in rows], indent=2) + "\n"
+        return (
+            json.dumps([dict(zip(columns, map(_jsonable, row), strict=True)) for row in rows], indent=2)
+            + "\n"
+        )
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

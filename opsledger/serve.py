@@ -29,16 +29,34 @@ def serve(settings: Settings, *, dashboard_port: int, dagster_port: int) -> None
         "DAGSTER_HOME": str(settings.dagster_home),
     }
     streamlit = [
-        str(BIN / "streamlit"), "run", str(ROOT / "dashboards" / "app.py"),
-        "--server.address", "127.0.0.1", "--server.port", str(dashboard_port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        str(BIN / "streamlit"),
+        "run",
+        str(ROOT / "dashboards" / "app.py"),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(dashboard_port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
     ]
     dagster = [
-        str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(dagster_port),
-        "-m", "pipelines.definitions", "--working-directory", str(ROOT),
+        str(BIN / "dagster"),
+        "dev",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(dagster_port),
+        "-m",
+        "pipelines.definitions",
+        "--working-directory",
+        str(ROOT),
     ]
     # Each server runs in its own session so that it gets real signals and can be stopped by PID.
-    processes = [subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True) for cmd in (streamlit, dagster)]
+    processes = [
+        subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True) for cmd in (streamlit, dagster)
+    ]
     try:
         _wait_ready(f"http://127.0.0.1:{dashboard_port}/_stcore/health", processes[0], "dashboards")
         _wait_ready(f"http://127.0.0.1:{dagster_port}/server_info", processes[1], "Dagster UI")

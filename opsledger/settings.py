@@ -15,8 +15,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OPSLEDGER_", frozen=True)
 
-    home: Path = Field(default=Path(".opsledger"), description="OPSLEDGER_HOME: lake, warehouse, Dagster state")
-    config: Path | None = Field(default=None, description="OPSLEDGER_CONFIG: defaults to $OPSLEDGER_HOME/opsledger.yaml")
+    home: Path = Field(
+        default=Path(".opsledger"), description="OPSLEDGER_HOME: lake, warehouse, Dagster state"
+    )
+    config: Path | None = Field(
+        default=None, description="OPSLEDGER_CONFIG: defaults to $OPSLEDGER_HOME/opsledger.yaml"
+    )
 
     @cached_property
     def home_dir(self) -> Path:

@@ -96,6 +96,11 @@ def _duckdb_type(arrow_type: pa.DataType) -> str:
         return "timestamptz" if arrow_type.tz else "timestamp"
     if pa.types.is_map(arrow_type):
         return f"map({_duckdb_type(arrow_type.key_type)}, {_duckdb_type(arrow_type.item_type)})"
-    simple = {pa.string(): "varchar", pa.float64(): "double", pa.int64(): "bigint", pa.int32(): "integer",
-              pa.bool_(): "boolean"}
+    simple = {
+        pa.string(): "varchar",
+        pa.float64(): "double",
+        pa.int64(): "bigint",
+        pa.int32(): "integer",
+        pa.bool_(): "boolean",
+    }
     return simple[arrow_type]

@@ -30,7 +30,10 @@ def test_init_writes_a_valid_commented_sample_once(home):
     assert text.startswith("# opsledger.yaml") and "sources:" in text
     again = run(["init"], home)
     assert again.exit_code == 1
-    assert again.output.strip() == f"opsledger: error: {home.config_path} already exists (use --force to overwrite)"
+    assert (
+        again.output.strip()
+        == f"opsledger: error: {home.config_path} already exists (use --force to overwrite)"
+    )
 
 
 def test_sql_before_any_build_is_a_one_line_error(home):
@@ -49,7 +52,9 @@ def test_every_contract_table_has_rows_after_the_demo(demo_home):
 
 
 def test_sql_formats_agree_on_the_same_query(demo_home):
-    query = "select service, sum(requests) as requests from mart_service_daily group by service order by service"
+    query = (
+        "select service, sum(requests) as requests from mart_service_daily group by service order by service"
+    )
     as_json = json.loads(run(["sql", query, "--format", "json"], demo_home).output)
     as_csv = list(csv.DictReader(io.StringIO(run(["sql", query, "--format", "csv"], demo_home).output)))
     table = run(["sql", query], demo_home).output.splitlines()
@@ -79,11 +84,17 @@ def test_console_script_ingests_and_reports_quarantine(home, tmp_path):
         "{not json\n"
     )
     env = {"OPSLEDGER_HOME": str(home.home_dir), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([OPSLEDGER, "ingest", "product_events", str(bad)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [OPSLEDGER, "ingest", "product_events", str(bad)], env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert "1 file(s), 2 records read, 1 stored, 1 quarantined" in done.stdout
-    missing = subprocess.run([OPSLEDGER, "ingest", "product_events", str(tmp_path / "nope.jsonl")], env=env,
-                             capture_output=True, text=True)
+    missing = subprocess.run(
+        [OPSLEDGER, "ingest", "product_events", str(tmp_path / "nope.jsonl")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"opsledger: error: {tmp_path / 'nope.jsonl'}: no such file or folder"
 

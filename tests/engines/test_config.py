@@ -15,7 +15,12 @@ def test_sample_config_is_valid(tmp_path):
     config = load_config(path)
     assert [t.id for t in config.tenants] == ["acme", "globex"]
     assert {s.kind for s in config.sources} == {
-        "metric_samples", "log_records", "audit_events", "directory", "test_results", "product_events",
+        "metric_samples",
+        "log_records",
+        "audit_events",
+        "directory",
+        "test_results",
+        "product_events",
     }
 
 
@@ -36,7 +41,10 @@ def test_source_glob_is_relative_to_the_config_file(tmp_path):
         ("tenants:\n  - id: Acme Corp\n", ":2: tenants[0].id: String should match pattern"),
         ("partitions_start: someday\n", ":1: partitions_start: Input should be a valid date"),
         ("colour: blue\n", ":1: colour: Extra inputs are not permitted"),
-        ("sources:\n  - name: a\n    kind: directory\n    path: x/{day}.ldif\n", "sources[0].path: Value error, unknown placeholder {day}"),
+        (
+            "sources:\n  - name: a\n    kind: directory\n    path: x/{day}.ldif\n",
+            "sources[0].path: Value error, unknown placeholder {day}",
+        ),
         ("sources: [\n", "not valid YAML"),
         ("- just\n- a list\n", ":1: the top level must be a mapping"),
     ],

@@ -31,7 +31,9 @@ def _csv_collector(path, *, source, chunk_rows=2, observed_at=None, fail_after=N
             try:
                 good["value"].append(float(value))
             except ValueError:
-                chunk.rejects.append(Reject(f"line {number}", f"field 'value': not a number ({value!r})", line))
+                chunk.rejects.append(
+                    Reject(f"line {number}", f"field 'value': not a number ({value!r})", line)
+                )
                 continue
             good["ts"].append(datetime.fromisoformat(ts))
             good["metric"].append(metric)
@@ -45,7 +47,9 @@ def _csv_collector(path, *, source, chunk_rows=2, observed_at=None, fail_after=N
 def collector(monkeypatch):
     state = {"fail_after": None}
     monkeypatch.setattr(
-        ingest, "reader_for", lambda kind: lambda p, **kw: _csv_collector(p, fail_after=state["fail_after"], **kw)
+        ingest,
+        "reader_for",
+        lambda kind: lambda p, **kw: _csv_collector(p, fail_after=state["fail_after"], **kw),
     )
     return state
 
@@ -54,7 +58,9 @@ def _count(lake_dir, table, where="true"):
     if not lake.has_files(lake_dir, table):
         return 0
     con = duckdb.connect()
-    return con.execute(f"select count(*) from read_parquet(?) where {where}", [lake.table_glob(lake_dir, table)]).fetchall()[0][0]
+    return con.execute(
+        f"select count(*) from read_parquet(?) where {where}", [lake.table_glob(lake_dir, table)]
+    ).fetchall()[0][0]
 
 
 def _write(path, rows):
@@ -124,17 +130,26 @@ def test_a_crash_mid_file_leaves_the_previous_state_intact(tmp_path, collector):
     lake_dir = tmp_path / "lake"
     path = _write(tmp_path / "a.csv", ROWS)
     ingest.ingest_file(lake_dir, "metric_samples", path, source="a")
-    before = sorted((p.relative_to(lake_dir), p.read_bytes()) for p in lake_dir.rglob("*.parquet") if "batches" not in str(p))
+    before = sorted(
+        (p.relative_to(lake_dir), p.read_bytes())
+        for p in lake_dir.rglob("*.parquet")
+        if "batches" not in str(p)
+    )
     _write(path, ROWS + ["2026-10-04T00:00:00+00:00,up,1"] * 4)
     collector["fail_after"] = 4
     with pytest.raises(RuntimeError, match="disk on fire"):
         ingest.ingest_file(lake_dir, "metric_samples", path, source="a")
-    after = sorted((p.relative_to(lake_dir), p.read_bytes()) for p in lake_dir.rglob("*.parquet") if "batches" not in str(p))
+    after = sorted(
+        (p.relative_to(lake_dir), p.read_bytes())
+        for p in lake_dir.rglob("*.parquet")
+        if "batches" not in str(p)
+    )
     assert after == before
     assert not list(lake_dir.rglob("*.tmp"))
     con = duckdb.connect()
     failed = con.execute(
-        "select rows_read, rows_written, rows_quarantined, error from read_parquet(?) where status = 'failed'",
+        "select rows_read, rows_written, rows_quarantined, error from read_parquet(?) "
+        "where status = 'failed'",
         [lake.table_glob(lake_dir, "ingest_batches")],
     ).fetchall()
     assert len(failed) == 1 and failed[0][:3] == (0, 0, 0)
@@ -156,3 +171,20 @@ def test_missing_files_and_unknown_tables_are_user_errors(tmp_path):
         ingest.ingest_file(tmp_path / "lake", "logs", tmp_path / "nope.om")
     with pytest.raises(OpsledgerError, match="no such file or folder"):
         ingest.expand([str(tmp_path / "*.om")])
+
+
+def test_a_bad_file_does_not_stop_the_other_files_of_its_day(tmp_path, collector):
+    from datetime import date
+
+    from opsledger.config import load_config
+
+    (tmp_path / "m").mkdir()
+    _write(tmp_path / "m" / "2026-10-01-a.csv", ["not metrics"])
+    _write(tmp_path / "m" / "2026-10-01-b.csv", ROWS[:2])
+    (tmp_path / "opsledger.yaml").write_text(
+        "sources:\n  - {name: m, kind: metric_samples, path: 'm/{date}-*.csv'}\n"
+    )
+    config = load_config(tmp_path / "opsledger.yaml")
+    with pytest.raises(OpsledgerError, match="2026-10-01-a.csv: not a metrics file"):
+        ingest.ingest_day(tmp_path / "lake", config, "metric_samples", date(2026, 10, 1))
+    assert _count(tmp_path / "lake", "metric_samples", "source = 'm:m/2026-10-01-b.csv'") == 2

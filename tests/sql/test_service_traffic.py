@@ -51,10 +51,14 @@ def marts(home, tmp_path):
 
 def test_daily_requests_and_errors_follow_counter_resets_and_day_boundaries(marts):
     rows = marts.sql(
-        "select strftime(bucket, '%Y-%m-%d'), requests, errors, error_ratio from mart_service_daily order by bucket"
+        "select strftime(bucket, '%Y-%m-%d'), requests, errors, error_ratio "
+        "from mart_service_daily order by bucket"
     ).fetchall()
     # 200s: +10 on day 1; +15, +5 (reset to 5), +10 on day 2. 500s: +2 on day 1; +0, +1 (reset), +3 on day 2.
-    assert rows == [("2026-10-01", 12, 2, pytest.approx(2 / 12)), ("2026-10-02", 34, 4, pytest.approx(4 / 34))]
+    assert rows == [
+        ("2026-10-01", 12, 2, pytest.approx(2 / 12)),
+        ("2026-10-02", 34, 4, pytest.approx(4 / 34)),
+    ]
 
 
 def test_latency_quantiles_interpolate_inside_buckets_like_histogram_quantile(marts):
