@@ -53,6 +53,9 @@ def serve(settings: Settings, *, dashboard_port: int, dagster_port: int) -> None
         "--working-directory",
         str(ROOT),
     ]
+    # Stop on SIGTERM/SIGHUP too, and on SIGINT even when a non-interactive shell started us with it ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     # Each server runs in its own session so that it gets real signals and can be stopped by PID.
     processes = [
         subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True) for cmd in (streamlit, dagster)
@@ -73,6 +76,10 @@ def serve(settings: Settings, *, dashboard_port: int, dagster_port: int) -> None
             _stop(process)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _wait_ready(url: str, process: subprocess.Popen, name: str, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -89,7 +96,8 @@ def _wait_ready(url: str, process: subprocess.Popen, name: str, timeout_s: float
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is not None:
         return
-    os.killpg(process.pid, signal.SIGTERM)
+    # SIGINT is what both servers treat as a clean shutdown (dagster dev maps SIGTERM onto it too).
+    os.killpg(process.pid, signal.SIGINT)
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
