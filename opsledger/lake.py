@@ -66,10 +66,17 @@ class StagedWrite:
         days = pc.cast(rows[PARTITION_COLUMN[table]], pa.date32())
         if days.null_count:
             raise ValueError(f"{table}: {days.null_count} row(s) without {PARTITION_COLUMN[table]}")
+        first, last = pc.min_max(days).values()
+        if first == last:  # the usual case (sources write in time order): no copy needed
+            self._append(table, first.as_py(), rows)
+            return
         for day in pc.unique(days).to_pylist():
-            part = rows.filter(pc.equal(days, pa.scalar(day, pa.date32())))
-            self._slice(table, day).writer.write_table(part)
-            self._slice(table, day).rows += part.num_rows
+            self._append(table, day, rows.filter(pc.equal(days, pa.scalar(day, pa.date32()))))
+
+    def _append(self, table: str, day: date, rows: pa.Table) -> None:
+        staged = self._slice(table, day)
+        staged.writer.write_table(rows)
+        staged.rows += rows.num_rows
 
     def _slice(self, table: str, day: date) -> _Staged:
         staged = self._staged.get((table, day))
