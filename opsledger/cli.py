@@ -57,6 +57,7 @@ def init(force: bool) -> None:
 @click.option("--source", help="Source name recorded with the rows (default: the file's absolute path).")
 def ingest(table: str, paths: tuple[str, ...], source: str | None) -> None:
     """Ingest files (or folders, or globs) into TABLE, one accounted batch per file."""
+    from opsledger import warehouse
     from opsledger.ingest import expand, ingest_file
     from opsledger.progress import record_progress
 
@@ -83,6 +84,12 @@ def ingest(table: str, paths: tuple[str, ...], source: str | None) -> None:
         f"{table}: {len(files)} file(s), {totals['read']} records read, {totals['written']} stored, "
         f"{totals['quarantined']} quarantined"
     )
+    # A table that had no files at the last build is an empty view until the views are refreshed.
+    con = warehouse.connect(settings.warehouse_path, read_only=False)
+    try:
+        warehouse.refresh_views(con, settings.lake_dir)
+    finally:
+        con.close()
     if totals["quarantined"]:
         click.echo('see the reasons with: opsledger sql "select * from quarantine order by ingested_at desc"')
 

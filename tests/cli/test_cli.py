@@ -88,6 +88,13 @@ def test_console_script_ingests_and_reports_quarantine(home, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "1 file(s), 2 records read, 1 stored, 1 quarantined" in done.stdout
+    stored = subprocess.run(
+        [OPSLEDGER, "sql", "select event, distinct_id from product_events", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(stored.stdout) == [{"event": "view_item", "distinct_id": "u1"}]
     missing = subprocess.run(
         [OPSLEDGER, "ingest", "product_events", str(tmp_path / "nope.jsonl")],
         env=env,
