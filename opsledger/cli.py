@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from opsledger.cli_slo import slo
 from opsledger.config import load_config
 from opsledger.contract import INGEST_KINDS
 from opsledger.errors import OpsledgerError
@@ -173,6 +174,8 @@ def serve(dashboard_port: int, dagster_port: int) -> None:
 
     serve_all(Settings(), dashboard_port=dashboard_port, dagster_port=dagster_port)
 
+
+main.add_command(slo)
 
 if __name__ == "__main__":
     main()
