@@ -10,7 +10,9 @@ the next commit of that source removes).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +25,12 @@ import pyarrow.parquet as pq
 from opsledger.contract import PARTITION_COLUMN, SCHEMAS
 
 COMPRESSION = "zstd"
+# Columns whose values are nearly all distinct. For them Parquet's writer builds a dictionary and
+# abandons it in every row group, and min/max statistics of free text or JSON never prune a read;
+# skipping both cut the benchmark's write CPU by ~15% (and the files by ~7%). Timestamps are
+# not dictionary-encoded either, but keep their statistics: readers prune row groups by time.
+FREE_TEXT_COLUMNS = frozenset({"attributes", "details", "properties", "raw", "message", "error_message"})
+DISTINCT_COLUMNS = FREE_TEXT_COLUMNS | {"trace_id", "span_id", "correlation_id", "duration_ms"}
 
 
 def source_key(kind: str, source: str) -> str:
@@ -85,7 +93,7 @@ class StagedWrite:
             folder.mkdir(parents=True, exist_ok=True)
             final = folder / f"{self.file_prefix}-{self.key}.parquet"
             tmp = folder / f".{final.name}.{os.getpid()}.{id(self)}.tmp"
-            writer = pq.ParquetWriter(tmp, SCHEMAS[table], compression=COMPRESSION)
+            writer = pq.ParquetWriter(tmp, SCHEMAS[table], compression=COMPRESSION, **writer_options(table))
             staged = self._staged[(table, day)] = _Staged(tmp, final, writer)
         return staged
 
@@ -120,6 +128,25 @@ class StagedWrite:
             finally:
                 staged.tmp.unlink(missing_ok=True)
         self._staged.clear()
+
+
+@functools.cache
+def writer_options(table: str) -> dict[str, list[str]]:
+    """Dictionary encoding and statistics per leaf column of ``table`` (nested columns name their
+    leaves, e.g. ``labels.key_value.key``, so the options are given by leaf path)."""
+    schema = SCHEMAS[table]
+    buf = io.BytesIO()
+    pq.write_table(schema.empty_table(), buf)
+    leaves = [column.path for column in pq.ParquetFile(buf).schema]
+    timestamps = {f.name for f in schema if pa.types.is_timestamp(f.type)}
+
+    def top(leaf: str) -> str:
+        return leaf.split(".", 1)[0]
+
+    return {
+        "use_dictionary": [c for c in leaves if top(c) not in DISTINCT_COLUMNS | timestamps],
+        "write_statistics": [c for c in leaves if top(c) not in FREE_TEXT_COLUMNS],
+    }
 
 
 def write_atomic(path: Path, rows: pa.Table) -> None:
