@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, timedelta
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from opsledger.settings import Settings
+
+# Hypothesis keeps its example database and caches under ./.hypothesis by default; tests never
+# write into the working directory, so it gets a temp home for the whole session.
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="opsledger-hypothesis-"))
 
 DEMO_START = date(2026, 10, 1)
 DEMO_DAYS = 3

@@ -1,0 +1,111 @@
+"""SLO evaluations at any instant and as daily history, vectorized in DuckDB over the facts.
+
+Formulas are those all major tools agree on (``reference/slo.md``): SLI = good / total, error
+budget = 1 − T, burn rate = error ratio / (1 − T), budget remaining = 1 − consumed (not clamped),
+time to exhaustion = period / burn rate. Where tools differ the choices are Kibana's and are
+documented in ``sql/slo/evaluate_windows.sql``. Status vocabulary is Kibana's: NO_DATA, HEALTHY
+(SLI ≥ target), DEGRADING (below target, budget left), VIOLATED (budget remaining ≤ 0).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+
+from opsledger import sql
+from opsledger.slo.facts import build_facts
+from opsledger.slo.periods import MINUTE, Window, floor_minute, window_at
+from opsledger.slo.spec import SLO
+
+BURN_RATE_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+LONGEST_BURN_WINDOW = timedelta(days=3)
+HOUR = timedelta(hours=1)
+
+
+def compute_sli(good: float, total: float, total_slices: int | None = None) -> float | None:
+    """Kibana's ``computeSLI``: None (no data) without events; with ``total_slices`` the counts are
+    slices and the SLI is 1 − bad slices / slices of the whole period; rounded to 6 places."""
+    if total == 0:
+        return None
+    if total_slices is not None:
+        return round(1 - (total - good) / total_slices, 6)
+    return round(good / total, 6)
+
+
+def burn_rate_from_sli(sli: float, target: float) -> float:
+    """Kibana's burn rate: (1 − SLI) / (1 − target)."""
+    return (1 - sli) / (1 - target)
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, slo: SLO, at: datetime) -> list[dict]:
+    """One dict per objective and group: the state of ``slo`` at ``at`` (over complete minutes)."""
+    return _evaluate_at(con, slo, [window_at(slo.time_window, at)])
+
+
+def history(con: duckdb.DuckDBPyConnection, slo: SLO, start: datetime, end: datetime) -> list[dict]:
+    """The state at the end of each day (midnight in the SLO's time zone) in (start, end], each
+    row with the ``date`` of the day that ended."""
+    zone = ZoneInfo(slo.time_window.time_zone)
+    local = floor_minute(start).astimezone(zone)
+    day = local.date() + timedelta(days=1)
+    instants = []
+    while (moment := datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)) <= end:
+        instants.append(moment)
+        day += timedelta(days=1)
+    if not instants:
+        return []
+    rows = _evaluate_at(con, slo, [window_at(slo.time_window, moment) for moment in instants])
+    for row in rows:
+        row["date"] = (row["at"].astimezone(zone) - timedelta(days=1)).date()
+    return rows
+
+
+def facts_range(windows: list[Window]) -> tuple[datetime, datetime]:
+    """The facts every window and burn-rate lookback needs."""
+    start = min(min(w.start, w.at - LONGEST_BURN_WINDOW) for w in windows)
+    return start, max(w.at for w in windows)
+
+
+def _evaluate_at(con, slo: SLO, windows: list[Window]) -> list[dict]:
+    start, end = facts_range(windows)
+    rows: list[dict] = []
+    for index in range(len(slo.objectives)):
+        facts = build_facts(con, slo, start, end, objective=index)
+        table = evaluate_facts(con, facts, slo, index, windows)
+        for row in table.to_pylist():
+            rows.append({"name": slo.name, "objective": slo.objective_name(index), **row})
+    return rows
+
+
+def evaluate_facts(con, facts: pa.Table, slo: SLO, objective: int, windows: list[Window]) -> pa.Table:
+    """The evaluation of facts already built (e.g. a stored ``slo_facts`` table) at each window."""
+    target = slo.objectives[objective]
+    slice_window = target.time_slice_window
+    if slice_window is not None and (slice_window < MINUTE or slice_window % MINUTE):
+        raise ValueError(
+            f"SLO {slo.name}: time slices must be whole minutes (the grain of the facts), got {slice_window}"
+        )
+    params = {
+        "ats": [w.at for w in windows],
+        "window_starts": [w.start for w in windows],
+        "period_slices": [w.slices(slice_window) for w in windows],
+        "elapsed": [w.elapsed_fraction for w in windows],
+        "period_hours": [w.length / HOUR for w in windows],
+        "slice_seconds": slice_window.total_seconds() if slice_window else None,
+        "slice_target": target.time_slice_target,
+        "method": slo.budgeting_method,
+        "calendar": not slo.time_window.rolling,
+        "target": target.target,
+        "error_budget": target.error_budget,
+    }
+    con.register("slo_eval_facts", facts)
+    try:
+        result = con.sql(sql.load("slo/evaluate_windows"), params=params).to_arrow_table()
+    finally:
+        con.unregister("slo_eval_facts")
+    return result.set_column(0, "at", result.column("at").cast(pa.timestamp("us", tz="UTC"))).set_column(
+        1, "window_start", result.column("window_start").cast(pa.timestamp("us", tz="UTC"))
+    )
