@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from opsledger.cli_funnel import funnel
 from opsledger.cli_slo import slo
 from opsledger.config import load_config
 from opsledger.contract import INGEST_KINDS
@@ -176,6 +177,7 @@ def serve(dashboard_port: int, dagster_port: int) -> None:
 
 
 main.add_command(slo)
+main.add_command(funnel)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,147 @@
+"""The funnel engine: PostHog's funnel semantics computed in DuckDB, vectorized.
+
+Every step-1 event starts an attempt. Each further step is found for all attempts at once by one
+join (an ASOF join to the earliest qualifying event for ordered funnels, the very next event for
+strict ones, a window lookup per step for unordered ones), so the work is a handful of set
+operations whatever the number of people. Then exclusions mark attempts, and one window query
+keeps each unit's counted attempt (``sql/funnels/create_funnel_best.sql``). Results are Arrow
+tables. The statements use temp tables named ``funnel_*`` on the connection given, dropped
+afterwards; evaluate one funnel per connection at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+
+from opsledger import sql
+from opsledger.errors import OpsledgerError
+from opsledger.funnels.conditions import events_statement, gap_us
+from opsledger.funnels.spec import FunnelSpec
+
+Grain = Literal["day", "week", "month"]
+_TEMP_TABLES = ("funnel_best", "funnel_attempts", "funnel_chain", "funnel_events")
+
+
+def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
+    text = sql.load(f"funnels/{name}")
+    con.execute(text, {k: v for k, v in (params or {}).items() if f"${k}" in text})
+
+
+def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None) -> None:
+    window_us = spec.window_seconds * 1_000_000
+    text, params = events_statement(sql.load("funnels/create_funnel_events"), spec)
+    con.execute(text, params)
+    n = len(spec.steps)
+    if spec.mode == "unordered":
+        _run(con, "create_unordered_anchors")
+        for k in range(1, n + 1):
+            _run(con, "extend_unordered_chain", {"k": k, "window_us": window_us})
+        _run(con, "create_unordered_attempts")
+    else:
+        _run(con, "create_funnel_anchors")
+        extend = "extend_strict_chain" if spec.mode == "strict" else "extend_ordered_chain"
+        for k in range(2, n + 1):
+            _run(con, extend, {"k": k, "gap_us": gap_us(spec, k)})
+        _run(con, "create_funnel_attempts", {"window_us": window_us})
+    for i, exclusion in enumerate(spec.exclusions, start=1):
+        _run(
+            con,
+            "apply_funnel_exclusion",
+            {"i": i, "from_step": exclusion.from_step, "to_step": exclusion.to_step, "window_us": window_us},
+        )
+    _run(
+        con,
+        "create_funnel_best",
+        {
+            "per_attempt": spec.count == "totals",
+            "grain": grain,
+            "last_touch": spec.attribution == "last_touch",
+        },
+    )
+
+
+@contextmanager
+def _evaluated(
+    con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None = None
+) -> Iterator[None]:
+    try:
+        _build(con, spec, grain)
+        yield
+    except duckdb.CatalogException as exc:
+        raise OpsledgerError(f"funnel: {str(exc).splitlines()[0]}") from None
+    finally:
+        for table in _TEMP_TABLES:
+            con.execute(f"drop table if exists temp.{table}")
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pa.Table:
+    text = sql.load(f"funnels/{name}")
+    return con.sql(text, params={k: v for k, v in params.items() if f"${k}" in text}).to_arrow_table()
+
+
+def funnel_steps(con: duckdb.DuckDBPyConnection, spec: FunnelSpec) -> pa.Table:
+    """Per step: count, conversion from start and from the previous step, average and median
+    seconds from the previous step. Rows with ``is_total`` are the whole funnel; the others are
+    one group per breakdown value (only when the spec has a breakdown)."""
+    with _evaluated(con, spec):
+        table = _arrow(con, "select_funnel_steps", {"n": len(spec.steps), "events": spec.step_names})
+    if spec.breakdown is None:
+        return table.filter(table["is_total"])
+    # A left join gives an empty funnel its zero rows; drop the phantom group it adds for breakdowns.
+    entered = {
+        (row["breakdown"]): row["count"]
+        for row in table.filter(pa.compute.equal(table["step"], 1)).to_pylist()
+        if not row["is_total"]
+    }
+    keep = [row["is_total"] or entered.get(row["breakdown"], 0) > 0 for row in table.to_pylist()]
+    return table.filter(pa.array(keep))
+
+
+def time_to_convert(
+    con: duckdb.DuckDBPyConnection,
+    spec: FunnelSpec,
+    *,
+    from_step: int = 1,
+    to_step: int | None = None,
+    bins: int | None = None,
+) -> pa.Table:
+    """Histogram of seconds from ``from_step`` to ``to_step`` (default: the last step) for the units
+    that reached ``to_step``: ``bin_start_s``, ``bin_end_s``, ``count``."""
+    to_step = to_step or len(spec.steps)
+    if not 1 <= from_step < to_step <= len(spec.steps):
+        raise OpsledgerError(f"time to convert: need 1 <= from step < to step <= {len(spec.steps)}")
+    if bins is not None and bins < 1:
+        raise OpsledgerError("time to convert: the bin count must be at least 1")
+    with _evaluated(con, spec):
+        return _arrow(
+            con, "select_time_to_convert", {"from_step": from_step, "to_step": to_step, "bins": bins}
+        )
+
+
+def funnel_trends(
+    con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain, *, to_step: int | None = None
+) -> pa.Table:
+    """Conversion per day/week/month of the step-1 time (UTC): ``period``, ``entered``,
+    ``converted`` (reached ``to_step``, default the last), ``conversion_rate``. A unit counts once
+    per period, at its best attempt starting in that period."""
+    if grain not in ("day", "week", "month"):
+        raise OpsledgerError(f"trends: unknown period {grain!r} (day, week or month)")
+    with _evaluated(con, spec, grain):
+        return _arrow(con, "select_funnel_trends", {"to_step": to_step or len(spec.steps)})
+
+
+def funnel_people(
+    con: duckdb.DuckDBPyConnection, spec: FunnelSpec, step: int, *, dropped: bool = True
+) -> pa.Table:
+    """Units that dropped off before ``step`` (reached ``step - 1`` but not ``step``), or with
+    ``dropped=False`` those that converted to it: ``unit``, ``deepest_step``, ``entered_at``,
+    ``breakdown``."""
+    if not 2 <= step <= len(spec.steps):
+        raise OpsledgerError(f"drop-offs: step must be between 2 and {len(spec.steps)}")
+    with _evaluated(con, spec):
+        return _arrow(con, "select_funnel_people", {"step": step, "dropped": dropped})
