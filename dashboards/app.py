@@ -16,7 +16,12 @@ from opsledger.errors import OpsledgerError
 st.set_page_config(page_title="opsledger", layout="wide")
 
 # No page icons: the browser would fetch a Material-symbol or emoji favicon from an outside server.
-page = st.navigation([st.Page("views/overview.py", title="Overview", default=True)])
+page = st.navigation(
+    [
+        st.Page("views/overview.py", title="Overview", default=True),
+        st.Page("views/funnels.py", title="Funnels"),
+    ]
+)
 
 warehouse_path = data.settings().warehouse_path
 try:

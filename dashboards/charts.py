@@ -48,3 +48,37 @@ def latency_over_time(series: pl.DataFrame, grain: str) -> go.Figure:
     fig.update_yaxes(matches=None, title=None, rangemode="tozero")
     fig.for_each_annotation(lambda a: a.update(text=a.text.removeprefix("quantile=")))
     return fig.update_layout(**_LAYOUT).update_xaxes(title=None)
+
+
+def funnel(steps: pl.DataFrame) -> go.Figure:
+    fig = go.Figure(
+        go.Funnel(
+            y=[f"{step}. {event}" for step, event in zip(steps["step"], steps["event"], strict=True)],
+            x=steps["count"].to_list(),
+            textinfo="value+percent initial+percent previous",
+        )
+    )
+    return fig.update_layout(title="People reaching each step", margin=_LAYOUT["margin"])
+
+
+def conversion_over_time(trends: pl.DataFrame) -> go.Figure:
+    fig = px.line(trends, x="period", y="conversion_rate", title="Conversion by day of the first step")
+    return fig.update_layout(
+        xaxis_title=None, yaxis_title="converted / entered", yaxis_tickformat=".0%", **_LAYOUT
+    )
+
+
+def time_to_convert(histogram: pl.DataFrame) -> go.Figure:
+    fig = go.Figure(
+        go.Bar(
+            x=((histogram["bin_start_s"] + histogram["bin_end_s"]) / 2).to_list(),
+            y=histogram["count"].to_list(),
+            width=(histogram["bin_end_s"] - histogram["bin_start_s"]).to_list(),
+        )
+    )
+    return fig.update_layout(
+        title="Time to convert",
+        xaxis_title="seconds from first to last step",
+        yaxis_title="people",
+        margin=_LAYOUT["margin"],
+    )

@@ -96,6 +96,32 @@ def service_series(filters: Filters) -> pl.DataFrame:
     return _run(filters, "select_service_series", {**filters.params(), "grain": filters.grain})
 
 
+def funnel_names(filters: Filters) -> list[str]:
+    """The configured funnels with marts; empty when none is configured."""
+    try:
+        return _run(filters, "select_funnel_names", {})["funnel"].to_list()
+    except OpsledgerError:
+        return []
+
+
+def funnel_steps(filters: Filters, funnel: str) -> pl.DataFrame:
+    """step, event, count, conversions and step-to-step times of one funnel (all its people)."""
+    return _run(filters, "select_funnel_steps", {"funnel": funnel})
+
+
+def funnel_trends(filters: Filters, funnel: str) -> pl.DataFrame:
+    """period, entered, converted, conversion_rate per day of the step-1 time, within the filters."""
+    params = filters.params()
+    return _run(
+        filters, "select_funnel_trends", {"funnel": funnel, "start": params["start"], "end": params["end"]}
+    )
+
+
+def funnel_time_to_convert(filters: Filters, funnel: str) -> pl.DataFrame:
+    """bin_start_s, bin_end_s, count: seconds from the first to the last step."""
+    return _run(filters, "select_funnel_time_to_convert", {"funnel": funnel})
+
+
 def _run(filters: Filters, name: str, params: dict[str, Any]) -> pl.DataFrame:
     path = filters.warehouse_path
     # Bound values must be hashable for the cache key: lists become tuples, restored in _query.

@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from opsledger import lake, sql
+from opsledger.config import OpsledgerConfig
 from opsledger.contract import SCHEMAS
 from opsledger.errors import OpsledgerError
 
@@ -77,11 +78,17 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return counts
 
 
-def build(warehouse_path: Path, lake_dir: Path) -> dict[str, int]:
+def build(warehouse_path: Path, lake_dir: Path, config: OpsledgerConfig | None = None) -> dict[str, int]:
+    """Views, traffic marts and — when a config is given — the marts of its configured funnels."""
+    from opsledger.funnels.marts import build_funnel_marts, configured_funnels
+
     con = connect(warehouse_path, read_only=False)
     try:
         refresh_views(con, lake_dir)
-        return build_marts(con)
+        counts = build_marts(con)
+        if config is not None:
+            counts |= build_funnel_marts(con, configured_funnels(config))
+        return counts
     finally:
         con.close()
 

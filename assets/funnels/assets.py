@@ -1,0 +1,58 @@
+"""Funnel marts: every funnel configured in ``opsledger.yaml``, with PostHog's semantics
+(``opsledger.funnels``), precomputed so the dashboard page only reads."""
+
+import dagster as dg
+
+from assets import preview_markdown
+from assets.ingest.assets import raw_key
+from assets.metrics.assets import VIEWS_KEY
+from opsledger.funnels.marts import build_funnel_marts, configured_funnels
+from pipelines.resources import DUCKDB_POOL, LakeResource, WarehouseResource
+
+DESCRIPTIONS: dict[str, str] = {
+    "funnel_steps": "Per configured funnel and step: how many people reached it, conversion from the start "
+    "and from the previous step, average and median time from the previous step — where users drop out "
+    "of a journey (PostHog's ordered/strict/unordered semantics).",
+    "funnel_trends": "Per configured funnel and day of the step-1 time: people who entered, converted and "
+    "the conversion rate — when a journey got worse.",
+    "funnel_time_to_convert": "Per configured funnel: histogram of seconds from the first to the last step "
+    "for the people who converted — how long conversion takes.",
+}
+
+
+def funnel_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["mart", "funnels", name])
+
+
+@dg.multi_asset(
+    name="funnel_marts",
+    specs=[
+        dg.AssetSpec(
+            funnel_key(name),
+            description=description,
+            deps=[VIEWS_KEY, raw_key("product_events")],
+            group_name="funnels",
+            kinds={"duckdb"},
+        )
+        for name, description in DESCRIPTIONS.items()
+    ],
+    pool=DUCKDB_POOL,
+)
+def funnel_marts(lake: LakeResource, warehouse: WarehouseResource):
+    """Recompute every configured funnel from the product_events view."""
+    specs = configured_funnels(lake.load_config(), lake.config_path)
+    with warehouse.connect() as con:
+        counts = build_funnel_marts(con, specs)
+        for name in DESCRIPTIONS:
+            table = f"mart_{name}"  # from DESCRIPTIONS' keys, never from input
+            preview = con.sql(f"select * from {table} limit 5").to_arrow_table() if table in counts else None
+            yield dg.MaterializeResult(
+                asset_key=funnel_key(name),
+                metadata={
+                    "funnels": len(specs),
+                    "rows": counts.get(table, 0),
+                    "dagster/row_count": counts.get(table, 0),
+                    "table": table,
+                    "preview": dg.MetadataValue.md(preview_markdown(preview)),
+                },
+            )

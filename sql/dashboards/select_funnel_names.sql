@@ -1,0 +1,2 @@
+-- The configured funnels that have marts, in name order.
+select distinct funnel from mart_funnel_steps order by funnel
