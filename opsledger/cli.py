@@ -102,7 +102,7 @@ def build() -> None:
     from opsledger import warehouse
 
     settings = Settings()
-    counts = warehouse.build(settings.warehouse_path, settings.lake_dir)
+    counts = warehouse.build(settings.warehouse_path, settings.lake_dir, load_config(settings.config_path))
     for mart, rows in counts.items():
         click.echo(f"{mart}: {rows} rows")
 

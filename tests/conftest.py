@@ -50,5 +50,5 @@ def demo_home(demo_config) -> Settings:
     for offset in range(DEMO_DAYS):
         for kind in INGEST_KINDS:
             ingest_day(demo_config.lake_dir, config, kind, DEMO_START + timedelta(days=offset))
-    warehouse.build(demo_config.warehouse_path, demo_config.lake_dir)
+    warehouse.build(demo_config.warehouse_path, demo_config.lake_dir, config)
     return demo_config
