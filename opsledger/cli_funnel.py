@@ -70,9 +70,15 @@ def _steps_json(rows: list[dict]) -> list[dict]:
 @click.option("--bins", type=int, help="Bin count for --time-to-convert (default ceil(cbrt(n)), max 60).")
 @click.option("--trends", type=click.Choice(["day", "week", "month"]), help="Conversion per step-1 period.")
 @click.option("--dropoffs", type=int, metavar="STEP", help="Who reached STEP - 1 but not STEP.")
+@click.option(
+    "--why",
+    type=int,
+    metavar="STEP",
+    help="Backend errors and latency in the 30 min after STEP: who dropped before STEP + 1 vs who went on.",
+)
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
 def funnel(name, steps, window, mode, count_by, breakdown, attribution, exclusions, date_from, date_to,
-           tenant, ttc, bins, trends, dropoffs, fmt) -> None:  # fmt: skip
+           tenant, ttc, bins, trends, dropoffs, why, fmt) -> None:  # fmt: skip
     """Compute a funnel with PostHog's semantics: counts, conversion and times per step."""
     from opsledger import funnels, warehouse
     from opsledger.output import render
@@ -92,6 +98,11 @@ def funnel(name, steps, window, mode, count_by, breakdown, attribution, exclusio
     spec = _spec(name, options)
     con = warehouse.connect(Settings().warehouse_path, read_only=True)
     try:
+        if why is not None:
+            from opsledger.funnels.why import why_dropped
+
+            _echo_why(why_dropped(con, spec, why), fmt)
+            return
         if ttc:
             key, table = "time_to_convert", funnels.time_to_convert(con, spec, bins=bins)
         elif trends:
@@ -130,3 +141,27 @@ def funnel(name, steps, window, mode, count_by, breakdown, attribution, exclusio
         click.echo(json.dumps({key: records}, indent=2))
         return
     click.echo(render(table.column_names, [tuple(r.values()) for r in rows], "table"), nl=False)
+
+
+def _echo_why(result: dict[str, Any], fmt: str) -> None:
+    from opsledger.output import render
+
+    def records(table, digits: int | None = None) -> tuple[list[str], list[tuple]]:
+        rows = [tuple(r.values()) for r in table.to_pylist()]
+        if digits is not None:
+            rows = [tuple(round(v, digits) if isinstance(v, float) else v for v in row) for row in rows]
+        return table.column_names, rows
+
+    if fmt == "json":
+        document = {k: v for k, v in result.items() if k not in ("summary", "services")}
+        for key in ("summary", "services"):
+            document[key] = json.loads(render(*records(result[key]), "json"))
+        click.echo(json.dumps({"why": document}, indent=2))
+        return
+    click.echo(
+        f"step {result['step']} {result['event']} -> {result['next_event']}: backend in the "
+        f"{result['after_seconds']} s after {result['event']}, dropped vs converted"
+    )
+    click.echo(render(*records(result["summary"], 3), "table"), nl=False)
+    click.echo("\nservices, most over-represented among those who dropped first:")
+    click.echo(render(*records(result["services"], 3), "table"), nl=False)
