@@ -1,12 +1,15 @@
-"""``opsledger slo``: validate SLO specs and export them as Prometheus rules in Sloth's shape."""
+"""``opsledger slo`` (validate specs, Prometheus rules, status and daily history of the configured SLOs)
+and ``opsledger sla`` (monthly SLA reports with credits)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
-from opsledger.errors import ConfigError
+from opsledger.errors import ConfigError, OpsledgerError
+from opsledger.sql import load as sql_load
 
 
 @click.group()
@@ -86,3 +89,178 @@ def rules(specs, out, extra_labels, windows, default_period, generator_version) 
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)  # a failed run never leaves a half-written rules file behind
     click.echo(f"wrote {len(slos)} SLO(s) to {out}", err=True)
+
+
+STATUS_COLUMNS = (
+    "name",
+    "objective",
+    "group",
+    "at",
+    "window_start",
+    "target",
+    "sli",
+    "good",
+    "total",
+    "error_budget_remaining",
+    "burn_rate",
+    "burn_rate_5m",
+    "burn_rate_1h",
+    "burn_rate_6h",
+    "burn_rate_1d",
+    "burn_rate_3d",
+    "time_to_exhaustion_hours",
+    "status",
+)
+HISTORY_COLUMNS = (
+    "date",
+    "name",
+    "objective",
+    "group",
+    "target",
+    "sli",
+    "good",
+    "total",
+    "error_budget_remaining",
+    "burn_rate",
+    "burn_rate_1d",
+    "status",
+)
+SLA_COLUMNS = (
+    "name",
+    "slo",
+    "month",
+    "time_zone",
+    "minutes",
+    "downtime_minutes",
+    "excluded_minutes",
+    "uptime",
+    "target",
+    "met",
+    "credit_percent",
+)
+_FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+
+
+def _instant(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or time; without an offset it is UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{option} {value!r}: expected ISO 8601, e.g. 2026-10-03T12:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _open_configured():
+    from opsledger import warehouse
+    from opsledger.config import load_config
+    from opsledger.settings import Settings
+    from opsledger.slo.catalog import load_configured
+
+    settings = Settings()
+    config = load_config(settings.config_path)
+    slos = load_configured(config)
+    if not slos:
+        raise ConfigError(f"{settings.config_path}: no SLOs configured (slos.specs)")
+    return config, slos, warehouse.connect(settings.warehouse_path, read_only=True)
+
+
+def _latest_data_time(con) -> datetime:
+    """The minute after the newest record of any source table, so a past demo shows its last state."""
+    row = con.sql(sql_load("slo/select_latest_data_time")).fetchall()[0]
+    if row[0] is None:
+        raise OpsledgerError("the warehouse holds no data yet; give --at, or ingest first")
+    return row[0].astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+def _emit(rows: list[dict], columns: tuple[str, ...], fmt: str) -> None:
+    from opsledger.output import render
+
+    if fmt == "json":
+        click.echo(render(list(columns), [tuple(r.get(c) for c in columns) for r in rows], "json"), nl=False)
+        return
+    shown = [tuple(_cell(r.get(c)) for c in columns) for r in rows]
+    click.echo(render(list(columns), shown, "table"), nl=False)
+
+
+def _cell(value):
+    # Six significant places are what a person compares; JSON keeps full precision.
+    return float(f"{value:.6g}") if isinstance(value, float) else value
+
+
+@slo.command()
+@click.option("--at", "at_text", metavar="ISO8601", help="Evaluation instant (default: newest data).")
+@_FORMAT
+def status(at_text: str | None, fmt: str) -> None:
+    """State of every configured SLO at --at: SLI, error budget, burn rates and status.
+
+    --at defaults to the minute after the newest record in the warehouse (not now), so a
+    warehouse of past data, like the demo's, shows its last state instead of NO_DATA."""
+    from opsledger.slo.evaluate import evaluate
+
+    _, slos, con = _open_configured()
+    try:
+        at = _instant(at_text, "--at") or _latest_data_time(con)
+        rows = [row for item in slos for row in evaluate(con, item, at)]
+    finally:
+        con.close()
+    _emit(rows, STATUS_COLUMNS, fmt)
+
+
+@slo.command()
+@click.argument("name")
+@click.option("--from", "from_text", metavar="ISO8601", help="Default: one SLO window before --to.")
+@click.option("--to", "to_text", metavar="ISO8601", help="Default: newest data.")
+@_FORMAT
+def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> None:
+    """Daily series of SLO NAME: its state at the end of each day (midnight in its time zone)."""
+    from opsledger.slo.catalog import find
+    from opsledger.slo.evaluate import history as daily
+    from opsledger.slo.periods import nominal_period
+
+    _, slos, con = _open_configured()
+    try:
+        item = find(slos, name)
+        end = _instant(to_text, "--to") or _latest_data_time(con)
+        start = _instant(from_text, "--from") or end - nominal_period(item.time_window)
+        if start >= end:
+            raise ConfigError("--from must be before --to")
+        rows = daily(con, item, start, end)
+    finally:
+        con.close()
+    _emit(rows, HISTORY_COLUMNS, fmt)
+
+
+@click.group()
+def sla() -> None:
+    """SLAs: monthly uptime per contract, maintenance excluded, and the service credits owed."""
+
+
+@sla.command()
+@click.option("--month", required=True, metavar="YYYY-MM", help="Calendar month in each SLA's time zone.")
+@click.option("--name", "names", multiple=True, help="Only these SLAs (default: all configured).")
+@_FORMAT
+def report(month: str, names: tuple[str, ...], fmt: str) -> None:
+    """Per configured SLA: minutes, downtime, excluded maintenance, uptime, met and credit.
+
+    JSON adds each SLA's downtime periods and maintenance windows."""
+    from opsledger.slo.catalog import find
+    from opsledger.slo.sla import parse_month, report_month
+
+    year, number = parse_month(month)
+    config, slos, con = _open_configured()
+    chosen = [s for s in config.slas if not names or s.name in names]
+    unknown = sorted(set(names) - {s.name for s in config.slas})
+    if unknown or not chosen:
+        con.close()
+        known = ", ".join(s.name for s in config.slas) or "none configured (slas in opsledger.yaml)"
+        raise ConfigError(f"no SLA named {unknown[0]!r} (known: {known})" if unknown else f"no SLAs: {known}")
+    try:
+        rows = [report_month(con, item, find(slos, item.slo), year, number) for item in chosen]
+    finally:
+        con.close()
+    columns = SLA_COLUMNS + (("downtime_periods", "maintenance") if fmt == "json" else ())
+    _emit(rows, columns, fmt)

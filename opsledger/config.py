@@ -7,12 +7,13 @@ A bad file fails with one line naming the file, the line, the field and the prob
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from opsledger.contract import INGEST_KINDS
 from opsledger.errors import ConfigError
@@ -54,11 +55,70 @@ class SloSettings(_Model):
     specs: list[str] = Field(default_factory=list, description="folders or files of OpenSLO v1 specs")
 
 
+class CreditTier(_Model):
+    """A service credit owed when the month's uptime (in percent) is below ``below``."""
+
+    below: float = Field(gt=0, le=100, description="uptime percent under which the credit applies")
+    credit_percent: float = Field(ge=0, le=100)
+
+
+class MaintenanceWindow(_Model):
+    """Agreed maintenance: [start, end); a time without an offset is in the SLA's time zone."""
+
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceWindow:
+        if (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            raise ValueError("give both start and end with an offset, or neither")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Sla(_Model):
+    """A contract on one configured SLO's SLI: monthly uptime in ``time_zone`` against ``target``
+    (a ratio like 0.999, or ``target_percent`` like 99.9), credits by tier, maintenance excluded."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    slo: str = Field(description="name of a configured SLO whose per-minute facts the SLA is measured on")
+    time_zone: str = "UTC"
+    target: float | None = Field(default=None, gt=0, lt=1)
+    target_percent: float | None = Field(default=None, gt=0, lt=100)
+    credit_tiers: list[CreditTier] = Field(default_factory=list)
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
+    maintenance_from_audit: bool = False
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (expected an IANA name like Europe/Berlin)"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Sla:
+        if (self.target is None) == (self.target_percent is None):
+            raise ValueError("give exactly one of target (a ratio) or target_percent")
+        return self
+
+    @property
+    def target_ratio(self) -> float:
+        return self.target if self.target is not None else self.target_percent / 100
+
+
 class OpsledgerConfig(_Model):
     partitions_start: date = Field(default=date(2026, 1, 1), description="first day of daily partitions")
     tenants: list[Tenant] = Field(default_factory=list)
     sources: list[FileSource] = Field(default_factory=list)
     slos: SloSettings = Field(default_factory=SloSettings)
+    slas: list[Sla] = Field(default_factory=list)
     funnels: list[dict[str, Any]] = Field(default_factory=list)
     controls: list[dict[str, Any]] = Field(default_factory=list)
 

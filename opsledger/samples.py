@@ -52,6 +52,27 @@ sources:
 slos:
   specs: []
 
+# SLAs: a contract on a configured SLO's SLI, reported per calendar month in time_zone
+# (`opsledger sla report --month YYYY-MM`). A minute is downtime when its SLI is below the
+# target (target: 0.999, or target_percent: 99.9); a minute without traffic is not downtime.
+# uptime = (minutes - downtime - excluded) / (minutes - excluded), and the credit is the
+# largest credit_percent among the tiers whose `below` (a percent) is above the uptime.
+# Maintenance is excluded: windows listed here (times without an offset are in time_zone)
+# and, with maintenance_from_audit, audit events maintenance.start / maintenance.end whose
+# resource is the SLO's service (a start without an end runs to the end of the month).
+slas: []
+#  - name: payments-monthly
+#    slo: payments-availability
+#    time_zone: Europe/Berlin
+#    target_percent: 99.9
+#    credit_tiers:
+#      - {below: 99.9, credit_percent: 10}
+#      - {below: 99.0, credit_percent: 25}
+#      - {below: 95.0, credit_percent: 100}
+#    maintenance:
+#      - {start: 2026-10-04T02:00:00, end: 2026-10-04T03:00:00, reason: database upgrade}
+#    maintenance_from_audit: true
+
 # Funnels and compliance controls come in later releases; their sections are reserved.
 funnels: []
 controls: []
@@ -85,7 +106,25 @@ tenants:
     kind: product_events
     path: demo/events/{{date}}.jsonl
 slos:
-  specs: []
+  specs: [demo/slos]
+slas:
+  - name: payments-monthly
+    slo: payments-availability
+    time_zone: Europe/Berlin
+    target_percent: 99.9
+    credit_tiers:
+      - {{below: 99.9, credit_percent: 10}}
+      - {{below: 99.0, credit_percent: 25}}
+      - {{below: 95.0, credit_percent: 100}}
+    maintenance_from_audit: true
+  - name: catalog-monthly
+    slo: catalog-availability-minutes
+    time_zone: Europe/Berlin
+    target_percent: 99.5
+    credit_tiers:
+      - {{below: 99.5, credit_percent: 10}}
+      - {{below: 99.0, credit_percent: 25}}
+    maintenance_from_audit: true
 funnels: []
 controls: []
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
 import polars as pl
@@ -57,7 +58,7 @@ def generate(
 
     Same arguments give byte-identical files. Layout: ``metrics/D.om``, ``logs/D.jsonl``,
     ``audit/D.jsonl``, ``directory/D.ldif``, ``test-results/D/{playwright.json,junit.xml}``,
-    ``events/D.jsonl`` and ``story.json`` (``D`` = YYYY-MM-DD).
+    ``events/D.jsonl``, ``slos/*.yaml`` and ``story.json`` (``D`` = YYYY-MM-DD).
     """
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
@@ -120,4 +121,9 @@ def generate(
         totals=dict(sorted(totals.items())),
     )
     (out_dir / "story.json").write_text(story.to_json())
+    # The demo's SLO specs ship as package data; the demo config points at this copy.
+    (out_dir / "slos").mkdir(exist_ok=True)
+    for spec in sorted(resources.files("opsledger.demo").joinpath("slos").iterdir(), key=lambda p: p.name):
+        if spec.name.endswith(".yaml"):
+            (out_dir / "slos" / spec.name).write_text(spec.read_text(encoding="utf-8"), encoding="utf-8")
     return story
