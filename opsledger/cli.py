@@ -6,8 +6,9 @@ import sys
 
 import click
 
+from opsledger.cli_collect import collect
 from opsledger.cli_funnel import funnel
-from opsledger.cli_slo import slo
+from opsledger.cli_slo import sla, slo
 from opsledger.config import load_config
 from opsledger.contract import INGEST_KINDS
 from opsledger.errors import OpsledgerError
@@ -177,7 +178,9 @@ def serve(dashboard_port: int, dagster_port: int) -> None:
 
 
 main.add_command(slo)
+main.add_command(sla)
 main.add_command(funnel)
+main.add_command(collect)
 
 if __name__ == "__main__":
     main()

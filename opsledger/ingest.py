@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import glob
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from collectors import reader_for
-from collectors.base import FormatError, Reject
+from collectors.base import Chunk, FormatError, Reject
 from opsledger import lake
 from opsledger.config import OpsledgerConfig
 from opsledger.contract import INGEST_KINDS, PARTITION_COLUMN, table_from_pydict
@@ -64,15 +64,37 @@ def ingest_file(
     if not path.is_file():
         raise OpsledgerError(f"{path}: no such file")
     source = source or str(path.resolve())
+
+    def chunks() -> Iterator[Chunk]:
+        # Some readers check the file when called, not when iterated: keep that inside the batch.
+        yield from reader_for(kind)(path, source=source, observed_at=observed_at)
+
+    return ingest_chunks(lake_dir, kind, source, chunks(), label=str(path), progress=progress)
+
+
+def ingest_chunks(
+    lake_dir: Path,
+    kind: str,
+    source: str,
+    chunks: Iterable[Chunk],
+    *,
+    label: str,
+    progress: Progress | None = None,
+    key: str | None = None,
+) -> BatchResult:
+    """Stage the chunks of one input (a file, a live snapshot) and commit them as one batch.
+
+    ``label`` names the input in errors of unexpected kinds; ``key`` (default: derived from
+    kind and source) names the lake slices the batch replaces. On any error nothing is stored,
+    the failed batch is recorded, and the error is raised (``OpsledgerError`` for user errors)."""
     started = datetime.now(UTC)
     batch_id = new_batch_id(started)
-    key = lake.source_key(kind, source)
+    key = key or lake.source_key(kind, source)
     data = lake.StagedWrite(lake_dir, key, INGEST_KINDS[kind])
     quarantine = lake.StagedWrite(lake_dir, key, ("quarantine",), file_prefix=f"q-{kind}")
     accepted = rejected = 0
     watermark: datetime | None = None
     try:
-        chunks = reader_for(kind)(path, source=source, observed_at=observed_at)
         for chunk in chunks:
             for table, rows in chunk.tables.items():
                 data.write(table, rows)
@@ -91,7 +113,7 @@ def ingest_file(
     except Exception as exc:
         data.abort()
         quarantine.abort()
-        message = str(exc) if isinstance(exc, FormatError | OpsledgerError) else f"{path}: {exc!r}"
+        message = str(exc) if isinstance(exc, FormatError | OpsledgerError) else f"{label}: {exc!r}"
         # Nothing of a failed batch is stored, so it balances at 0 = 0 + 0; how far it got is in the error.
         error = f"{message} (after {accepted + rejected} records; nothing stored)"
         _record(lake_dir, batch_id, kind, source, started, 0, 0, 0, None, "failed", error)
