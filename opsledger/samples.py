@@ -73,8 +73,18 @@ slas: []
 #      - {start: 2026-10-04T02:00:00, end: 2026-10-04T03:00:00, reason: database upgrade}
 #    maintenance_from_audit: true
 
-# Funnels and compliance controls come in later releases; their sections are reserved.
+# Funnels (PostHog semantics): steps are events (optionally {event, properties}); window from
+# the step-1 time, inclusive (s, m, h, d, w; M = 30 days); mode ordered | strict | unordered;
+# count persons | totals | sessions; breakdown by a property (first touch); exclusions.
+# `opsledger build` and the Dagster funnel marts compute every funnel listed here.
 funnels: []
+#  - name: checkout
+#    steps: [view_item, add_to_cart, begin_checkout, purchase]
+#    window: 1d
+#    mode: ordered
+#    breakdown: tenant_id
+
+# Compliance controls come in a later release; the section is reserved.
 controls: []
 """
 
@@ -125,6 +135,12 @@ slas:
       - {{below: 99.5, credit_percent: 10}}
       - {{below: 99.0, credit_percent: 25}}
     maintenance_from_audit: true
-funnels: []
+funnels:
+  - name: checkout
+    steps: [view_item, add_to_cart, begin_checkout, purchase]
+    window: 1d
+  - name: cart-to-checkout
+    steps: [add_to_cart, begin_checkout]
+    window: 1h
 controls: []
 """
