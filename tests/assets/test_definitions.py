@@ -44,6 +44,9 @@ OTHER_KEYS = {
     ("warehouse", "views"),
     ("mart", "metrics", "service_daily"),
     ("mart", "metrics", "service_hourly"),
+    ("mart", "funnels", "funnel_steps"),
+    ("mart", "funnels", "funnel_trends"),
+    ("mart", "funnels", "funnel_time_to_convert"),
 }
 
 
@@ -62,6 +65,7 @@ def test_definitions_load_without_touching_any_state(tmp_path):
             for grain in ("service_daily", "service_hourly")
             for name in ("error_ratio_between_0_and_1", "latency_quantiles_ordered")
         ),
+        (("mart", "funnels", "funnel_steps"), "funnel_counts_never_increase"),
     }
     for key in RAW_KEYS:
         node = graph.get(dg.AssetKey(key))
@@ -260,7 +264,7 @@ def test_the_mart_has_one_row_per_service_and_day(runs):
 
 
 def test_every_check_ran_and_passed(runs):
-    expected = 2 * len(RAW_KEYS) + 4
+    expected = 2 * len(RAW_KEYS) + 4 + 1  # ingest checks, traffic mart checks, the funnel check
     for summary in (runs.first, runs.second):
         assert len(summary.checks) == expected
         assert summary.failed_checks == []

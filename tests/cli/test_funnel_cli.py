@@ -61,12 +61,12 @@ def test_ad_hoc_funnel_json_matches_the_engine(demo_home):
 def test_named_funnel_from_config_with_breakdown(demo_home, tmp_path):
     config = tmp_path / "opsledger.yaml"
     text = demo_home.config_path.read_text().replace(
-        "funnels: []",
-        "funnels:\n  - name: checkout\n    steps: [view_item, add_to_cart, begin_checkout, purchase]\n"
+        "funnels:\n",
+        "funnels:\n  - name: by-browser\n    steps: [view_item, add_to_cart, begin_checkout, purchase]\n"
         "    window: 1d\n    breakdown: $browser\n",
     )
     config.write_text(text)
-    result = run(["checkout", "--format", "json"], demo_home, config)
+    result = run(["by-browser", "--format", "json"], demo_home, config)
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     counts = [s["count"] for s in document["steps"]]
@@ -77,7 +77,7 @@ def test_named_funnel_from_config_with_breakdown(demo_home, tmp_path):
     for k in range(4):
         assert sum(g["steps"][k]["count"] for g in groups) == counts[k]
     # Options on the command line override the configured ones.
-    strict = json.loads(run(["checkout", "--mode", "strict", "--format", "json"], demo_home, config).output)
+    strict = json.loads(run(["by-browser", "--mode", "strict", "--format", "json"], demo_home, config).output)
     assert [s["count"] for s in strict["steps"]] == engine_counts(
         demo_home, steps=JOURNEY, window="1d", mode="strict"
     )
