@@ -20,6 +20,7 @@ page = st.navigation(
     [
         st.Page("views/overview.py", title="Overview", default=True),
         st.Page("views/funnels.py", title="Funnels"),
+        st.Page("views/slos.py", title="SLOs"),
     ]
 )
 

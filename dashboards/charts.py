@@ -82,3 +82,53 @@ def time_to_convert(histogram: pl.DataFrame) -> go.Figure:
         yaxis_title="people",
         margin=_LAYOUT["margin"],
     )
+
+
+SEVERITY_COLOURS = {"page": "rgba(214, 39, 40, 0.18)", "ticket": "rgba(255, 127, 14, 0.12)"}
+
+
+def budget_burn_down(history: pl.DataFrame, window: str) -> go.Figure:
+    """Error budget remaining at the end of each day, a line per objective and group; below zero
+    the budget is overspent (it is not clamped)."""
+    series = history.with_columns(
+        pl.concat_str(["objective", "group"], separator=" ").str.strip_chars().alias("instance")
+    )
+    fig = px.line(
+        series,
+        x="date",
+        y="error_budget_remaining",
+        color="instance",
+        markers=True,
+        title=f"Error budget remaining ({window})",
+    )
+    fig.add_hline(y=0, line_dash="dot", line_color="grey")
+    layout = {**_LAYOUT, "yaxis_rangemode": "normal"}
+    return fig.update_layout(
+        xaxis_title=None, yaxis_title="budget remaining", yaxis_tickformat=".0%", **layout
+    )
+
+
+def burn_rate_with_alerts(burn: pl.DataFrame, alerts: pl.DataFrame) -> go.Figure:
+    """Hourly 1 h and 6 h burn rates with their page thresholds as dashed lines and the replayed
+    alert intervals shaded (page red, ticket orange), so a spike lines up with the alert it fired."""
+    long = burn.unpivot(
+        index=["objective", "group", "at"],
+        on=["burn_rate_1h", "burn_rate_6h"],
+        variable_name="window",
+        value_name="burn_rate",
+    ).with_columns(pl.col("window").str.replace("burn_rate_", ""))
+    fig = px.line(long, x="at", y="burn_rate", color="window", title="Burn rate and replayed alerts")
+    if not burn.is_empty():
+        for column, window in (("page_threshold_1h", "1h"), ("page_threshold_6h", "6h")):
+            fig.add_hline(
+                y=burn[column][0],
+                line_dash="dash",
+                line_color="grey",
+                annotation_text=f"page {window} × {burn[column][0]:g}",
+                annotation_position="top left",
+            )
+    for row in alerts.iter_rows(named=True):
+        fig.add_vrect(
+            x0=row["start"], x1=row["end"], fillcolor=SEVERITY_COLOURS[row["severity"]], line_width=0
+        )
+    return fig.update_layout(xaxis_title=None, yaxis_title="× budget rate", **_LAYOUT)

@@ -152,3 +152,33 @@ def _query(warehouse_path: str, stamp: int, name: str, params: tuple[tuple[str, 
         ) from None
     finally:
         con.close()
+
+
+def slo_status(filters: Filters) -> pl.DataFrame:
+    """Every SLO objective and group at the newest data, least budget remaining first."""
+    return _run(filters, "select_slo_status", {})
+
+
+def slo_history(filters: Filters, name: str) -> pl.DataFrame:
+    """One SLO's state at the end of each day in the filters (its error-budget burn-down)."""
+    params = filters.params()
+    return _run(filters, "select_slo_history", {"name": name, "start": params["start"], "end": params["end"]})
+
+
+def slo_burn_rates(filters: Filters, name: str) -> pl.DataFrame:
+    """One SLO's 1 h and 6 h burn rates at the end of each hour in the filters, with page thresholds."""
+    params = filters.params()
+    return _run(
+        filters, "select_slo_burn_rates", {"name": name, "start": params["start"], "end": params["end"]}
+    )
+
+
+def slo_alerts(filters: Filters, name: str) -> pl.DataFrame:
+    """One SLO's replayed page / ticket alert intervals overlapping the filters."""
+    params = filters.params()
+    return _run(filters, "select_slo_alerts", {"name": name, "start": params["start"], "end": params["end"]})
+
+
+def sla_months(filters: Filters) -> pl.DataFrame:
+    """Every configured SLA per month: uptime, downtime, exclusions, met and credit."""
+    return _run(filters, "select_slo_sla_months", {})

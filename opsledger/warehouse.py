@@ -81,6 +81,7 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def build(warehouse_path: Path, lake_dir: Path, config: OpsledgerConfig | None = None) -> dict[str, int]:
     """Views, traffic marts and — when a config is given — the marts of its configured funnels."""
     from opsledger.funnels.marts import build_funnel_marts, configured_funnels
+    from opsledger.slo.marts import build_slo_marts
 
     con = connect(warehouse_path, read_only=False)
     try:
@@ -88,6 +89,7 @@ def build(warehouse_path: Path, lake_dir: Path, config: OpsledgerConfig | None =
         counts = build_marts(con)
         if config is not None:
             counts |= build_funnel_marts(con, configured_funnels(config))
+            counts |= build_slo_marts(con, config)
         return counts
     finally:
         con.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import funnels, ingest, metrics
+from assets import funnels, ingest, metrics, slo
 from opsledger.config import load_config
 from opsledger.settings import Settings
 from pipelines import jobs
@@ -19,7 +19,7 @@ from pipelines.resources import LakeResource, WarehouseResource
 def build_definitions(settings: Settings) -> dg.Definitions:
     config = load_config(settings.config_path)
     partitions = daily_partitions(config.partitions_start)
-    domains = [ingest.defs(partitions), metrics.defs(), funnels.defs()]
+    domains = [ingest.defs(partitions), metrics.defs(), funnels.defs(), slo.defs()]
     return dg.Definitions(
         assets=[asset for domain in domains for asset in domain.assets],
         asset_checks=[check for domain in domains for check in domain.asset_checks],

@@ -47,6 +47,10 @@ OTHER_KEYS = {
     ("mart", "funnels", "funnel_steps"),
     ("mart", "funnels", "funnel_trends"),
     ("mart", "funnels", "funnel_time_to_convert"),
+    *(
+        ("mart", "slo", name)
+        for name in ("slo_status", "slo_history", "slo_burn_rates", "slo_alerts", "sla_months")
+    ),
 }
 
 
@@ -66,6 +70,9 @@ def test_definitions_load_without_touching_any_state(tmp_path):
             for name in ("error_ratio_between_0_and_1", "latency_quantiles_ordered")
         ),
         (("mart", "funnels", "funnel_steps"), "funnel_counts_never_increase"),
+        (("mart", "slo", "slo_status"), "error_budget_consumed_matches_sli"),
+        (("mart", "slo", "slo_alerts"), "alert_intervals_disjoint"),
+        (("mart", "slo", "sla_months"), "sla_uptime_matches_minutes"),
     }
     for key in RAW_KEYS:
         node = graph.get(dg.AssetKey(key))
@@ -264,7 +271,9 @@ def test_the_mart_has_one_row_per_service_and_day(runs):
 
 
 def test_every_check_ran_and_passed(runs):
-    expected = 2 * len(RAW_KEYS) + 4 + 1  # ingest checks, traffic mart checks, the funnel check
+    expected = (
+        2 * len(RAW_KEYS) + 4 + 1 + 3
+    )  # ingest checks, traffic mart checks, the funnel check, SLO checks
     for summary in (runs.first, runs.second):
         assert len(summary.checks) == expected
         assert summary.failed_checks == []

@@ -1,0 +1,62 @@
+"""SLO mart checks: the stored figures obey the formulas every SLO tool agrees on
+(``reference/slo.md``), replayed alerts are well-formed intervals, and SLA uptime is its minutes."""
+
+import dagster as dg
+
+from assets.slo.assets import slo_key
+from pipelines.resources import DUCKDB_POOL, WarehouseResource
+
+TOLERANCE = 1e-9
+
+# Rolling Occurrences: consumed = (1 − good/total) / (1 − target); calendar windows and time slices
+# weigh the ratio differently, so there only remaining = 1 − consumed is checked.
+BUDGET_MISMATCHES = """
+select name, objective, "group" from mart_slo_status
+where abs(error_budget_remaining - (1 - error_budget_consumed)) > $tolerance
+    or (status = 'NO_DATA') <> (sli is null)
+    or (budgeting_method = 'Occurrences' and time_window like 'rolling %' and total > 0
+        and abs(error_budget_consumed - (1 - good / total) / error_budget) > $tolerance)
+"""
+ALERT_PROBLEMS = """
+select name, objective, "group", severity, "start" from (
+    select *,
+        lag("end") over (partition by name, objective, "group", severity order by "start") as previous_end
+    from mart_slo_alerts
+)
+where "start" >= "end" or severity not in ('page', 'ticket') or "start" < previous_end
+"""
+UPTIME_MISMATCHES = """
+select name, month from mart_sla_months
+where downtime_minutes + excluded_minutes > minutes
+    or (minutes > excluded_minutes and abs(
+        uptime - (minutes - excluded_minutes - downtime_minutes) / (minutes - excluded_minutes)) > $tolerance)
+"""
+
+
+def _failures(warehouse: WarehouseResource, query: str, params: dict) -> list[tuple]:
+    with warehouse.connect(read_only=True) as con:
+        return con.execute(query, params).fetchall()
+
+
+@dg.asset_check(asset=slo_key("slo_status"), pool=DUCKDB_POOL, blocking=True)
+def error_budget_consumed_matches_sli(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    bad = _failures(warehouse, BUDGET_MISMATCHES, {"tolerance": TOLERANCE})
+    return dg.AssetCheckResult(
+        passed=not bad, metadata={"mismatches": len(bad), "first": str(bad[0]) if bad else ""}
+    )
+
+
+@dg.asset_check(asset=slo_key("slo_alerts"), pool=DUCKDB_POOL, blocking=True)
+def alert_intervals_disjoint(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    bad = _failures(warehouse, ALERT_PROBLEMS, {})
+    return dg.AssetCheckResult(
+        passed=not bad, metadata={"bad_intervals": len(bad), "first": str(bad[0]) if bad else ""}
+    )
+
+
+@dg.asset_check(asset=slo_key("sla_months"), pool=DUCKDB_POOL, blocking=True)
+def sla_uptime_matches_minutes(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    bad = _failures(warehouse, UPTIME_MISMATCHES, {"tolerance": TOLERANCE})
+    return dg.AssetCheckResult(
+        passed=not bad, metadata={"mismatches": len(bad), "first": str(bad[0]) if bad else ""}
+    )

@@ -1,0 +1,96 @@
+"""SLOs and error budgets: which SLOs have least budget left, how it burned down, which burn-rate
+alerts would have fired, and whether each SLA was met and what credit is owed."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboards import charts, data
+from opsledger.errors import OpsledgerError
+
+filters = data.current_filters()
+st.title("SLOs")
+try:
+    status = data.slo_status(filters)
+except OpsledgerError as exc:
+    st.info(f"No SLO marts yet: {exc}.")
+    st.stop()
+if status.is_empty():
+    st.info(
+        "No SLO is configured yet: add OpenSLO specs under `slos.specs` in opsledger.yaml, "
+        "run `opsledger build`, and reload this page."
+    )
+    st.stop()
+
+counts = status["status"].value_counts()
+by_status = dict(zip(counts["status"], counts["count"], strict=True))
+st.caption(f"State at {status['at'][0]:%Y-%m-%d %H:%M} UTC, the minute after the newest data.")
+for column, label in zip(st.columns(4), ("VIOLATED", "DEGRADING", "HEALTHY", "NO_DATA"), strict=True):
+    column.metric(label, by_status.get(label, 0), border=True)
+
+table = status.select(
+    pl.col("name").alias("SLO"),
+    pl.col("group").alias("Group"),
+    pl.col("time_window").alias("Window"),
+    pl.col("target").alias("Target"),
+    pl.col("sli").alias("SLI"),
+    pl.col("error_budget_remaining").alias("Budget remaining"),
+    pl.col("burn_rate_1h").alias("Burn rate 1h"),
+    pl.col("status").alias("Status"),
+).to_pandas()
+st.subheader("Error budgets")
+st.table(
+    table.style.format(
+        {"Target": "{:.2%}", "SLI": "{:.3%}", "Budget remaining": "{:.1%}", "Burn rate 1h": "{:.2f}"},
+        na_rep="–",
+    ),
+    hide_index=True,
+)
+
+plotly_config = {"displaylogo": False}
+name = st.selectbox("SLO", status["name"].unique(maintain_order=True).to_list(), key="slo")
+window = status.filter(pl.col("name") == name)["time_window"][0]
+history = data.slo_history(filters, name)
+if history.is_empty():
+    st.info("No whole day of this SLO's history in the chosen days.")
+else:
+    st.plotly_chart(charts.budget_burn_down(history, window), config=plotly_config)
+
+burn = data.slo_burn_rates(filters, name)
+alerts = data.slo_alerts(filters, name)
+st.plotly_chart(charts.burn_rate_with_alerts(burn, alerts), config=plotly_config)
+st.caption("Shaded: replayed alerts — page (red) on 1h/5m and 6h/30m, ticket (orange) on 1d/2h and 3d/6h.")
+if not alerts.is_empty():
+    st.dataframe(
+        alerts.select(
+            pl.col("severity").alias("Severity"),
+            pl.col("group").alias("Group"),
+            pl.col("start").alias("Start"),
+            pl.col("end").alias("End"),
+            pl.col("minutes").alias("Minutes"),
+        ),
+        hide_index=True,
+        key="slo_alerts",
+    )
+
+st.subheader("SLAs by month")
+months = data.sla_months(filters)
+if months.is_empty():
+    st.info("No SLA is configured (slas in opsledger.yaml).")
+else:
+    sla_table = months.select(
+        pl.col("name").alias("SLA"),
+        pl.col("slo").alias("SLO"),
+        pl.col("month").alias("Month"),
+        pl.col("uptime").alias("Uptime"),
+        pl.col("target").alias("Target"),
+        pl.col("downtime_minutes").alias("Downtime (min)"),
+        pl.col("excluded_minutes").alias("Excluded (min)"),
+        pl.when(pl.col("met")).then(pl.lit("met")).otherwise(pl.lit("missed")).alias("Met"),
+        pl.col("credit_percent").alias("Credit %"),
+    ).to_pandas()
+    st.table(
+        sla_table.style.format({"Uptime": "{:.3%}", "Target": "{:.2%}", "Credit %": "{:g}"}, na_rep="–"),
+        hide_index=True,
+    )

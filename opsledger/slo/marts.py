@@ -1,0 +1,164 @@
+"""SLO marts: the configured SLOs and SLAs evaluated into warehouse tables, so the dashboard page
+and plain SQL only read (the page does no SLO math).
+
+Every mart covers the warehouse's data, from its oldest record to the minute after its newest —
+the instant ``opsledger slo status`` evaluates at by default, so the status mart and the CLI agree.
+
+* ``mart_slo_status``: one row per SLO objective and group at that instant (``evaluate``'s keys).
+* ``mart_slo_history``: the state at the end of each day over the data's days (``history``).
+* ``mart_slo_burn_rates``: 1 h and 6 h burn rates at the end of every hour, with the page
+  thresholds, for the burn-rate chart.
+* ``mart_slo_alerts``: the replayed page / ticket alert intervals.
+* ``mart_sla_months``: every configured SLA for every month (in its time zone) with data.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+
+from opsledger import sql
+from opsledger.config import OpsledgerConfig
+from opsledger.contract import TS
+from opsledger.slo.catalog import find, load_configured
+from opsledger.slo.evaluate import evaluate, history
+from opsledger.slo.facts import build_facts
+from opsledger.slo.replay import alert_windows_for, replay_alerts
+from opsledger.slo.sla import report_month
+from opsledger.slo.spec import SLO
+
+_F, _S = pa.float64(), pa.string()
+_KEYS = [("name", _S), ("objective", _S), ("group", _S)]
+_SPEC = [("service", _S), ("budgeting_method", _S), ("time_window", _S)]
+_STATE = [
+    ("target", _F),
+    ("sli", _F),
+    ("good", _F),
+    ("total", _F),
+    ("error_budget", _F),
+    ("error_budget_consumed", _F),
+    ("error_budget_remaining", _F),
+    ("burn_rate", _F),
+]
+_BURN = [(f"burn_rate_{w}", _F) for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")]
+
+# Mart table → schema; the table names are the only identifiers ever substituted into SQL.
+SCHEMAS: dict[str, pa.Schema] = {
+    "mart_slo_status": pa.schema(
+        [*_KEYS, *_SPEC, ("at", TS), ("window_start", TS), *_STATE, *_BURN]
+        + [("time_to_exhaustion_hours", _F), ("status", _S)]
+    ),
+    "mart_slo_history": pa.schema(
+        [("date", pa.date32()), *_KEYS, *_SPEC, ("at", TS), *_STATE, ("burn_rate_1d", _F), ("status", _S)]
+    ),
+    "mart_slo_burn_rates": pa.schema(
+        [*_KEYS, ("at", TS), ("burn_rate_1h", _F), ("burn_rate_6h", _F)]
+        + [("page_threshold_1h", _F), ("page_threshold_6h", _F)]
+    ),
+    "mart_slo_alerts": pa.schema([*_KEYS, ("severity", _S), ("start", TS), ("end", TS)]),
+    "mart_sla_months": pa.schema(
+        [("name", _S), ("slo", _S), ("month", _S), ("time_zone", _S), ("minutes", pa.int64())]
+        + [("downtime_minutes", pa.int64()), ("excluded_minutes", pa.int64()), ("uptime", _F)]
+        + [("target", _F), ("met", pa.bool_()), ("credit_percent", _F), ("downtime_periods", pa.int64())]
+    ),
+}
+
+
+def data_extent(con: duckdb.DuckDBPyConnection) -> tuple[datetime, datetime] | None:
+    """(oldest record's minute, the minute after the newest record); None for an empty warehouse.
+
+    The end is ``opsledger slo status``'s default instant, so a past demo shows its last state."""
+    latest = con.sql(sql.load("slo/select_latest_data_time")).fetchall()[0][0]
+    earliest = con.sql(sql.load("slo/select_earliest_data_time")).fetchall()[0][0]
+    if latest is None or earliest is None:
+        return None
+    end = latest.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return earliest.astimezone(UTC).replace(second=0, microsecond=0), end
+
+
+def compute_slo_marts(con: duckdb.DuckDBPyConnection, config: OpsledgerConfig) -> dict[str, pa.Table]:
+    """Every mart's rows (as ``SCHEMAS``) for the SLOs and SLAs ``config`` names."""
+    slos = load_configured(config)
+    extent = data_extent(con)
+    rows: dict[str, list[dict]] = {table: [] for table in SCHEMAS}
+    if slos and extent is not None:
+        start, end = extent
+        for item in slos:
+            spec = _spec_fields(item)
+            rows["mart_slo_status"] += [{**row, **spec} for row in evaluate(con, item, end)]
+            rows["mart_slo_history"] += [{**row, **spec} for row in history(con, item, start, end)]
+            for index in range(len(item.objectives)):
+                rows["mart_slo_alerts"] += replay_alerts(con, item, start, end, objective=index)
+            rows["mart_slo_burn_rates"] += _burn_rates(con, item, start, end)
+        for sla in config.slas:
+            item = find(slos, sla.slo)
+            for year, month in _months(start, end, sla.time_zone):
+                report = report_month(con, sla, item, year, month)
+                rows["mart_sla_months"].append(
+                    {**report, "downtime_periods": len(report["downtime_periods"])}
+                )
+    return {table: pa.Table.from_pylist(rows[table], schema=schema) for table, schema in SCHEMAS.items()}
+
+
+def build_slo_marts(con: duckdb.DuckDBPyConnection, config: OpsledgerConfig) -> dict[str, int]:
+    """(Re)create every SLO mart in one transaction — a reader never sees a status that disagrees
+    with the history — and return row counts per mart. Without SLOs or data the marts are empty."""
+    tables = compute_slo_marts(con, config)
+    con.execute("begin transaction")
+    try:
+        for table, rows in tables.items():
+            con.register("slo_mart_rows", rows)
+            try:
+                con.execute(f"create or replace table {table} as select * from slo_mart_rows")
+            finally:
+                con.unregister("slo_mart_rows")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return {table: rows.num_rows for table, rows in tables.items()}
+
+
+def _spec_fields(item: SLO) -> dict:
+    return {
+        "service": item.service,
+        "budgeting_method": item.budgeting_method,
+        "time_window": item.time_window.describe(),
+    }
+
+
+def _burn_rates(con: duckdb.DuckDBPyConnection, item: SLO, start: datetime, end: datetime) -> list[dict]:
+    windows = alert_windows_for(item)
+    thresholds = {
+        "page_threshold_1h": windows.factor(windows.page_quick),
+        "page_threshold_6h": windows.factor(windows.page_slow),
+    }
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    rows = []
+    for index, objective in enumerate(item.objectives):
+        # The first hours' 6 h window reaches back before start.
+        facts = build_facts(con, item, hour - timedelta(hours=6), end, objective=index)
+        con.register("slo_burn_facts", facts)
+        try:
+            params = {"start": hour, "end": end, "error_budget": objective.error_budget}
+            found = con.sql(sql.load("slo/select_hourly_burn_rates"), params=params).to_arrow_table()
+        finally:
+            con.unregister("slo_burn_facts")
+        keys = {"name": item.name, "objective": item.objective_name(index), **thresholds}
+        rows += [{**keys, **row} for row in found.to_pylist()]
+    return rows
+
+
+def _months(start: datetime, end: datetime, time_zone: str) -> list[tuple[int, int]]:
+    """Calendar months in ``time_zone`` touched by [start, end)."""
+    zone = ZoneInfo(time_zone)
+    first, last = start.astimezone(zone), (end - timedelta(microseconds=1)).astimezone(zone)
+    months = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append((year, month))
+        year, month = year + month // 12, month % 12 + 1
+    return months
