@@ -90,6 +90,13 @@ class Sla(_Model):
     credit_tiers: list[CreditTier] = Field(default_factory=list)
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     maintenance_from_audit: bool = False
+    down_below: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="a minute with traffic is downtime when its good/total is below this ratio "
+        "(e.g. 0.95: more than 5 % failing); default: the SLA target",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -111,6 +118,12 @@ class Sla(_Model):
     @property
     def target_ratio(self) -> float:
         return self.target if self.target is not None else self.target_percent / 100
+
+    @property
+    def downtime_threshold(self) -> float:
+        # Low-traffic services need a looser per-minute rule: at 6 requests a minute one ordinary
+        # failure would otherwise make the minute "down" under a 99.9 % contract.
+        return self.down_below if self.down_below is not None else self.target_ratio
 
 
 class OpsledgerConfig(_Model):

@@ -72,6 +72,7 @@ slas: []
 #    maintenance:
 #      - {start: 2026-10-04T02:00:00, end: 2026-10-04T03:00:00, reason: database upgrade}
 #    maintenance_from_audit: true
+#    down_below: 0.95          # a minute is down when more than 5 % of its requests fail
 
 # Funnels (PostHog semantics): steps are events (optionally {event, properties}); window from
 # the step-1 time, inclusive (s, m, h, d, w; M = 30 days); mode ordered | strict | unordered;
@@ -127,6 +128,7 @@ slas:
       - {{below: 99.0, credit_percent: 25}}
       - {{below: 95.0, credit_percent: 100}}
     maintenance_from_audit: true
+    down_below: 0.95
   - name: catalog-monthly
     slo: catalog-availability-minutes
     time_zone: Europe/Berlin
@@ -135,6 +137,7 @@ slas:
       - {{below: 99.5, credit_percent: 10}}
       - {{below: 99.0, credit_percent: 25}}
     maintenance_from_audit: true
+    down_below: 0.95
 funnels:
   - name: checkout
     steps: [view_item, add_to_cart, begin_checkout, purchase]

@@ -5,8 +5,9 @@ Semantics (``reference/slo.md``, "SLA, not SLO"):
 * The period is the calendar month in the SLA's IANA time zone, counted in real minutes, so a
   month with a DST change has 60 minutes more or fewer (Europe/Berlin, October 2026: 44,700).
 * A downtime minute is a minute whose SLI (good / total of the SLO's per-minute facts, all groups
-  summed) is below the SLA target; a minute without traffic is not downtime (missing data burns
-  no budget). A downtime period is a run of ≥ 1 consecutive downtime minutes.
+  summed) is below the SLA's ``down_below`` ratio (default: its target); a minute without
+  traffic is not downtime (missing data burns no budget). A downtime period is a run of ≥ 1
+  consecutive downtime minutes.
 * Excluded minutes are those touched by agreed maintenance: windows from the config (a time
   without an offset is in the SLA's zone) and, with ``maintenance_from_audit``, audit events
   ``maintenance.start`` / ``maintenance.end`` whose resource is the SLO's service. A start with no
@@ -85,7 +86,7 @@ def report_month(con: duckdb.DuckDBPyConnection, sla: Sla, slo: SLO, year: int, 
         {"start": [w["start"] for w in maintenance], "end": [w["end"] for w in maintenance]},
         schema=EXCLUSIONS_SCHEMA,
     )
-    params = {"month_start": start, "month_end": end, "target": sla.target_ratio}
+    params = {"month_start": start, "month_end": end, "target": sla.downtime_threshold}
     con.register("sla_facts", facts)
     con.register("sla_exclusions", exclusions)
     try:

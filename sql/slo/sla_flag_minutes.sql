@@ -3,7 +3,8 @@
 --
 -- A minute is excluded when any part of it lies in a maintenance window of sla_exclusions (a
 -- window starting at 02:00:30 excludes the 02:00 minute: the customer was told about it). A
--- minute is bad when it had traffic and its SLI good / total is below $target (within 1e-9, so
+-- minute is bad when it had traffic and its SLI good / total is below $target — the SLA's
+-- down_below threshold, by default its target — (within 1e-9, so
 -- 999 of 1000 meets a target written as 99.9 %); a minute without traffic is not downtime, as
 -- missing data burns no budget. Facts of all groups of the SLO are summed: the contract is on the
 -- whole service.

@@ -118,9 +118,10 @@ def test_hourly_burn_rates_agree_with_the_traffic_mart(demo_home):
     try:
         con.execute("set TimeZone = 'UTC'")
         pairs = con.execute(
-            "select b.burn_rate_1h, h.errors / h.requests / 0.001 "  # 99.9 % target: budget 0.001
+            "select b.burn_rate_1h, h.errors / h.requests / (1 - s.target) "  # burn = error ratio / budget
             "from mart_slo_burn_rates as b join mart_service_hourly as h "
             "on h.service = 'payments' and h.bucket + interval 1 hour = b.at "
+            "join mart_slo_status as s on s.name = b.name "
             "where b.name = $name and h.requests > 0",
             {"name": PAYMENTS},
         ).fetchall()

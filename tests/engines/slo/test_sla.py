@@ -178,6 +178,16 @@ def test_uptime_exactly_at_the_target_meets_it(down, met, credit):
     assert (report["met"], report["credit_percent"]) == (met, credit)
 
 
+@pytest.mark.parametrize(("down_below", "downtime"), [(None, 2), (0.6, 1)])
+def test_down_below_sets_how_bad_a_minute_must_be_to_count_as_down(down_below, downtime):
+    # Minute 0: 1 of 2 requests fails (ratio 0.5); minute 1: 1 of 4 fails (ratio 0.75).
+    statuses = {NOV: 503, NOV + timedelta(seconds=10): 200, NOV + MINUTE: 503}
+    statuses |= {NOV + MINUTE + timedelta(seconds=s): 200 for s in (10, 20, 30)}
+    con = warehouse_with(statuses)
+    report = report_month(con, make_sla(down_below=down_below), SLO_SPEC, 2026, 11)
+    assert report["downtime_minutes"] == downtime
+
+
 def test_minutes_without_traffic_are_not_downtime():
     con = warehouse_with(traffic(NOV, 5, range(2, 3)))
     report = report_month(con, make_sla(), SLO_SPEC, 2026, 11)
