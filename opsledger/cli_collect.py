@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from pydantic import ValidationError
 
+from opsledger.cli_collect_elasticsearch import elasticsearch
 from opsledger.cli_collect_prometheus import prometheus
 from opsledger.errors import OpsledgerError
 from opsledger.settings import Settings
@@ -80,3 +81,4 @@ def ldap(url, base_dn, bind_dn, password_env, start_tls, name, flavor, page_size
 
 
 collect.add_command(prometheus)
+collect.add_command(elasticsearch)

@@ -1,0 +1,154 @@
+"""An Elasticsearch-API-compatible server (noida-db, from PyPI) seeded with two demo days.
+
+No real Elasticsearch can run on these machines (see machine-notes), so the collector is tested
+over HTTP against noida-db's binary, started directly (not through its Python wrapper, so the PID
+we stop is the server's), on a free 127.0.0.1 port in a temp dir, seeded with ``helpers.bulk``
+from the demo generator's logs / audit / events files.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch, helpers
+
+DEMO_START = date(2026, 10, 1)
+DEMO_DAYS = 2
+# target table -> (index, demo folder, time field, tiebreak field)
+INDICES = {
+    "log_records": ("logs-demo", "logs", "@timestamp", "service.name.keyword"),
+    "audit_events": ("audit-demo", "audit", "ts", "session_id.keyword"),
+    "product_events": ("events-demo", "events", "timestamp", "uuid.keyword"),
+}
+BINARY = Path(str(files("noida_db").joinpath("noida-db")))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class SearchServer:
+    data_dir: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> SearchServer:
+        log_path = self.data_dir.parent / f"noida-{self.port}.log"
+        with log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(BINARY), "start", "--data-dir", str(self.data_dir), "--host", "127.0.0.1"]
+                + ["--only", "elasticsearch", "--elasticsearch-port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"noida-db exited with {self.process.returncode}; see {log_path}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=1) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"noida-db on port {self.port} not ready within 20 s; see {log_path}")
+
+    def kill(self) -> None:
+        """Die like a crashed server: SIGKILL, no clean shutdown."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def json_documents(path: Path) -> list[dict]:
+    """The lines of a demo file that a search server can index (JSON objects; the demo also
+    writes a deliberately broken line, which only the file path can see and reject)."""
+    docs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(doc, dict):
+            docs.append(doc)
+    return docs
+
+
+def seed(url: str, demo_dir: Path, tables=tuple(INDICES)) -> dict[str, int]:
+    """Bulk-index the demo files of ``tables``; returns the documents indexed per table."""
+    counts = {}
+    with Elasticsearch(url, request_timeout=60) as es:
+        for table in tables:
+            index, folder, _, _ = INDICES[table]
+            docs = [d for f in sorted((demo_dir / folder).glob("*.jsonl")) for d in json_documents(f)]
+            ok, errors = helpers.bulk(es, ({"_index": index, "_source": d} for d in docs), refresh=True)
+            assert not errors
+            counts[table] = ok
+    return counts
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    from opsledger.demo import generate
+
+    out = tmp_path_factory.mktemp("es-demo") / "demo"
+    generate(out, days=DEMO_DAYS, start=DEMO_START, users=30, scale=0.1)
+    return out
+
+
+@pytest.fixture(scope="session")
+def search_server(demo_dir, tmp_path_factory) -> Iterator[SearchServer]:
+    """The shared, seeded server; tests must not stop it."""
+    server = SearchServer(tmp_path_factory.mktemp("noida-shared") / "data", free_port()).start()
+    server.seeded = seed(server.url, demo_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_search_server(tmp_path_factory) -> Iterator:
+    """Start private servers (for tests that kill them); ``start(server)`` restarts one."""
+    started: list[SearchServer] = []
+
+    def start(server: SearchServer | None = None) -> SearchServer:
+        server = server or SearchServer(tmp_path_factory.mktemp("noida") / "data", free_port())
+        started.append(server.start())
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_range() -> tuple[datetime, datetime]:
+    start = datetime(DEMO_START.year, DEMO_START.month, DEMO_START.day, tzinfo=UTC)
+    return start, start + timedelta(days=DEMO_DAYS)
