@@ -24,14 +24,11 @@ import base64
 import contextlib
 import json
 import logging
-import os
-import random
 import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import elasticsearch
 import pyarrow as pa
@@ -41,7 +38,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from collectors import audit, logs, product_events
 from collectors.base import Chunk, Reject
 from collectors.jsonlines import JsonMapping, _map_block, connect, load_sql
-from collectors.prometheus_live import RETRY_STATUSES, _retry_after
+from collectors.live_http import (
+    RETRY_STATUSES,
+    Retryable,
+    RetryingClient,
+    check_basic_auth,
+    plain_url,
+    retry_after,
+)
 from opsledger.contract import SCHEMAS
 from opsledger.errors import OpsledgerError
 
@@ -143,17 +147,11 @@ class ElasticsearchSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _plain_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("expected an http:// or https:// URL")
-        if parts.username or parts.password:
-            raise ValueError("credentials do not belong in the URL: name environment variables instead")
-        return value.rstrip("/")
+        return plain_url(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> ElasticsearchSettings:
-        if (self.username_env is None) != (self.password_env is None):
-            raise ValueError("give both username_env and password_env, or neither")
+        check_basic_auth(self.username_env, self.password_env)
         if self.api_key_env and self.username_env:
             raise ValueError("give an API key (api_key_env) or basic auth, not both")
         tables = [t.table for t in self.targets]
@@ -170,15 +168,16 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class SearchClient:
+class SearchClient(RetryingClient):
     """The official client with our retry policy; reads credentials from the environment."""
+
+    error_type = ElasticsearchError
+    log = log
 
     def __init__(
         self, settings: ElasticsearchSettings, *, sleep: Callable[[float], None] = time.sleep
     ) -> None:
-        self.settings = settings
-        self._sleep = sleep
-        self._secrets: list[str] = []
+        super().__init__(settings, sleep)
         auth: dict[str, Any] = {}
         if settings.api_key_env:
             auth["api_key"] = self._env(settings.api_key_env, "api_key_env")
@@ -197,43 +196,28 @@ class SearchClient:
             retry_on_timeout=False,
             **auth,
         )
-        self.retries_done = 0
         # The transport's DEBUG trace prints response bodies verbatim: a server that echoes the
         # request's credentials in an error would put them in the logs. Redact them there too.
         self._trace_filter = _Redacting(self)
         _TRACE_LOGGER.addFilter(self._trace_filter)
 
-    def _env(self, variable: str, field: str) -> str:
-        value = os.environ.get(variable)
-        if not value:
-            raise ElasticsearchError(
-                f"{self.settings.source}: environment variable {variable} ({field}) is not set"
-            )
-        self._secrets.append(value)
-        return value
-
     def close(self) -> None:
         _TRACE_LOGGER.removeFilter(self._trace_filter)
         self.es.close()
 
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
     def call(self, where: str, method: Callable[..., Any], **kwargs: Any) -> dict:
         """``method(**kwargs)``'s body, retried on connection errors, timeouts, 429 and 5xx."""
         s = self.settings
-        for attempt in range(s.retries + 1):
-            retry_after = None
+
+        def once() -> dict:
             try:
                 return method(**kwargs).body
             except elasticsearch.ConnectionTimeout:
-                cause = f"no answer within {s.timeout_s:g} s (timeout)"
+                raise Retryable(f"no answer within {s.timeout_s:g} s (timeout)") from None
             except elasticsearch.ConnectionError as exc:
-                cause = f"connection failed ({_reason(exc)})"
                 if "CERTIFICATE_VERIFY_FAILED" in str(exc):
                     raise self.error(where, "TLS verification failed; set ca_file") from None
+                raise Retryable(f"connection failed ({_reason(exc)})") from None
             except elasticsearch.ApiError as exc:
                 cause = f"HTTP {exc.meta.status}: {_api_reason(exc)}"
                 if exc.meta.status in (401, 403):
@@ -242,28 +226,9 @@ class SearchClient:
                     ) from None
                 if exc.meta.status not in RETRY_STATUSES:
                     raise self.error(where, cause, status=exc.meta.status) from None
-                retry_after = _retry_after(exc.meta)
-            if attempt == s.retries:
-                break
-            delay = min(s.backoff_max_s, s.backoff_s * 2**attempt)
-            delay = delay / 2 + random.uniform(0, delay / 2)  # equal jitter: spread clients apart
-            if retry_after is not None:
-                if retry_after > s.backoff_max_s:
-                    cause += f"; server asked to retry after {retry_after:g} s (more than backoff_max_s)"
-                    break
-                delay = max(delay, retry_after)
-            log.warning(
-                "%s: %s; %s; retry %d of %d in %.2f s",
-                s.source,
-                self.redact(cause),
-                where,
-                attempt + 1,
-                s.retries,
-                delay,
-            )
-            self.retries_done += 1
-            self._sleep(delay)
-        raise self.error(where, f"{cause} (gave up after {attempt + 1} attempt(s))")
+                raise Retryable(cause, retry_after(exc.meta)) from None
+
+        return self.retrying(where, once)
 
     def error(self, where: str, cause: str, status: int | None = None) -> ElasticsearchError:
         return ElasticsearchError(self.redact(f"{self.settings.source}: {where}: {cause}"), status)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import random
 import re
 import ssl
 import time
@@ -48,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from collectors.base import Chunk, Reject
 from collectors.ldif import GROUP_CLASSES, _Snapshot
 from collectors.ldif_records import Entry, EntryError, _binary_value, normalize_dn
+from collectors.live_http import backoff_delay
 from opsledger.errors import OpsledgerError
 
 __all__ = ["LdapError", "LdapSettings", "snapshot"]
@@ -243,11 +243,7 @@ def _with_retries(settings: LdapSettings, password: str | None, operation: str, 
         except RETRYABLE as exc:
             if attempt == settings.retries:
                 raise _error(settings, password, operation, exc, f"after {attempt + 1} attempts") from None
-            # Exponential backoff with "equal jitter": the wait always grows, yet many collectors
-            # restarted together do not retry in lockstep (AWS Architecture Blog, "Exponential
-            # Backoff And Jitter").
-            ceiling = min(settings.backoff_max_seconds, settings.backoff_seconds * 2**attempt)
-            delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+            delay = backoff_delay(attempt, settings.backoff_seconds, settings.backoff_max_seconds)
             log.warning(
                 "%s: %s at %s failed (%s); retry %d of %d in %.2fs",
                 settings.source, operation, settings.safe_url, type(exc).__name__,

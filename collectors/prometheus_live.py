@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import random
 import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +30,14 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from collectors.base import Chunk, Reject
+from collectors.live_http import (
+    RETRY_STATUSES,
+    Retryable,
+    RetryingClient,
+    check_basic_auth,
+    plain_url,
+    retry_after,
+)
 from opsledger.contract import SCHEMAS
 from opsledger.errors import OpsledgerError
 
@@ -41,7 +45,6 @@ log = logging.getLogger(__name__)
 
 TABLE = "metric_samples"
 MAX_POINTS = 11_000  # Prometheus' per-series limit for one query_range
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
 
@@ -117,19 +120,11 @@ class PrometheusSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _plain_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("expected an http:// or https:// URL")
-        if parts.username or parts.password:
-            raise ValueError("credentials do not belong in the URL: name environment variables instead")
-        if parts.query or parts.fragment:
-            raise ValueError("the base URL takes no query string or fragment")
-        return value.rstrip("/")
+        return plain_url(value, base_only=True)
 
     @model_validator(mode="after")
     def _one_auth(self) -> PrometheusSettings:
-        if (self.username_env is None) != (self.password_env is None):
-            raise ValueError("give both username_env and password_env, or neither")
+        check_basic_auth(self.username_env, self.password_env)
         if self.bearer_token_env and self.username_env:
             raise ValueError("give basic auth (username_env/password_env) or bearer_token_env, not both")
         return self
@@ -158,13 +153,14 @@ def _iso(ms: int) -> str:
     return (EPOCH + timedelta(milliseconds=ms)).isoformat().replace("+00:00", "Z")
 
 
-class PrometheusClient:
+class PrometheusClient(RetryingClient):
     """``query_range`` with retries; reads credentials from the environment when created."""
 
+    error_type = PrometheusError
+    log = log
+
     def __init__(self, settings: PrometheusSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.settings = settings
-        self._sleep = sleep
-        self._secrets: list[str] = []
+        super().__init__(settings, sleep)
         self.session = requests.Session()
         self.session.verify = settings.ca_file or settings.verify_tls
         if settings.bearer_token_env:
@@ -173,24 +169,9 @@ class PrometheusClient:
         elif settings.username_env and settings.password_env:
             user = self._env(settings.username_env, "username_env")
             self.session.auth = (user, self._env(settings.password_env, "password_env"))
-        self.retries_done = 0
-
-    def _env(self, variable: str, field: str) -> str:
-        value = os.environ.get(variable)
-        if not value:
-            raise PrometheusError(
-                f"{self.settings.source}: environment variable {variable} ({field}) is not set"
-            )
-        self._secrets.append(value)
-        return value
 
     def close(self) -> None:
         self.session.close()
-
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
 
     def query_range(self, query: PrometheusQuery, first_ms: int, last_ms: int) -> list[dict]:
         """The ``result`` of one query_range request (a list of series with ``metric`` and ``values``)."""
@@ -203,53 +184,30 @@ class PrometheusClient:
             "step": f"{query.step_ms / 1000:.3f}",
         }
         where = f"query {query.label!r} at {s.url} for [{_iso(first_ms)}, {_iso(last_ms)}]"
-        for attempt in range(s.retries + 1):
-            retry_after = None
+
+        def once() -> list[dict]:
             try:
                 response = self.session.get(
                     url, params=params, timeout=(s.connect_timeout_s, s.read_timeout_s)
                 )
             except requests.exceptions.SSLError as exc:
-                raise self._error(where, f"TLS verification failed ({_reason(exc)}); set ca_file") from None
+                raise self.error(where, f"TLS verification failed ({_reason(exc)}); set ca_file") from None
             except requests.exceptions.ConnectTimeout:
-                cause = f"no connection within {s.connect_timeout_s:g} s (connect timeout)"
+                raise Retryable(f"no connection within {s.connect_timeout_s:g} s (connect timeout)") from None
             except requests.exceptions.ReadTimeout:
-                cause = f"no answer within {s.read_timeout_s:g} s (read timeout)"
+                raise Retryable(f"no answer within {s.read_timeout_s:g} s (read timeout)") from None
             except requests.exceptions.RequestException as exc:
-                cause = f"connection failed ({_reason(exc)})"
-            else:
-                if response.status_code == 200:
-                    return self._result(response, where)
-                cause = f"HTTP {response.status_code}{_server_error(response)}"
-                if response.status_code in (401, 403):
-                    raise self._error(where, f"{cause}; check the credentials' environment variables")
-                if response.status_code not in RETRY_STATUSES:
-                    raise self._error(where, cause)
-                retry_after = _retry_after(response)
-            if attempt == s.retries:
-                break
-            delay = min(s.backoff_max_s, s.backoff_s * 2**attempt)
-            delay = delay / 2 + random.uniform(0, delay / 2)  # "equal jitter": spread clients apart
-            if retry_after is not None:
-                if retry_after > s.backoff_max_s:
-                    cause += f"; server asked to retry after {retry_after:g} s (more than backoff_max_s)"
-                    break
-                delay = max(delay, retry_after)
-            log.warning(
-                "%s: %s; %s; retry %d of %d in %.2f s",
-                s.source,
-                self.redact(cause),
-                where,
-                attempt + 1,
-                s.retries,
-                delay,
-            )
-            self.retries_done += 1
-            self._sleep(delay)
-        raise self._error(where, f"{cause} (gave up after {attempt + 1} attempt(s))")
+                raise Retryable(f"connection failed ({_reason(exc)})") from None
+            if response.status_code == 200:
+                return self._result(response, where)
+            cause = f"HTTP {response.status_code}{_server_error(response)}"
+            if response.status_code in (401, 403):
+                raise self.error(where, f"{cause}; check the credentials' environment variables")
+            if response.status_code not in RETRY_STATUSES:
+                raise self.error(where, cause)
+            raise Retryable(cause, retry_after(response))
 
-    def _error(self, where: str, cause: str) -> PrometheusError:
-        return PrometheusError(self.redact(f"{self.settings.source}: {where}: {cause}"))
+        return self.retrying(where, once)
 
     def _result(self, response: requests.Response, where: str) -> list[dict]:
         try:
@@ -259,7 +217,7 @@ class PrometheusClient:
                 raise ValueError
             return data["result"]
         except (ValueError, KeyError, TypeError):
-            raise self._error(where, "the answer is not a Prometheus query_range matrix") from None
+            raise self.error(where, "the answer is not a Prometheus query_range matrix") from None
 
 
 def _reason(exc: Exception) -> str:
@@ -279,20 +237,6 @@ def _server_error(response: requests.Response) -> str:
         text = response.text
     text = " ".join(str(text).split())[:200]
     return f": {text}" if text else ""
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def _samples(query: PrometheusQuery, series: list[dict], source: str) -> tuple[pa.Table, list[Reject]]:

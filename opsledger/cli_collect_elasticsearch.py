@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from opsledger.cli_collect_prometheus import _moment
-from opsledger.errors import OpsledgerError
+from opsledger.cli_collect_prometheus import check_range, range_options, refresh_views
 from opsledger.settings import Settings
 
 TABLES = ("log_records", "audit_events", "product_events")
@@ -21,10 +20,7 @@ TABLES = ("log_records", "audit_events", "product_events")
     type=click.Path(dir_okay=False, path_type=Path),
     help="YAML of the cluster and targets (default: $OPSLEDGER_HOME/elasticsearch.yaml).",
 )
-@click.option(
-    "--start", callback=_moment, help="Start (UTC unless an offset is given); default: the watermark."
-)
-@click.option("--end", callback=_moment, help="End, exclusive (default: now).")
+@range_options
 @click.option(
     "--table", "tables", multiple=True, type=click.Choice(TABLES), help="Only these targets (repeatable)."
 )
@@ -33,14 +29,12 @@ def elasticsearch(
 ) -> None:
     """Collect the configured index patterns for [START, END) into their tables, one UTC day at a
     time; each day is committed whole and only then advances the target's watermark."""
-    from opsledger import warehouse
     from opsledger.live_events import collect_events, load_settings
     from opsledger.progress import record_progress
 
     settings = Settings()
     es = load_settings(settings_path or settings.home_dir / "elasticsearch.yaml")
-    if start and end and end <= start:
-        raise OpsledgerError("--end must be after --start")
+    check_range(start, end)
     with record_progress() as bar:
         tasks: dict = {}
 
@@ -56,8 +50,4 @@ def elasticsearch(
             f"[{result.start.isoformat()}, {result.end.isoformat()}), "
             f"{result.rows_written} rows stored, {result.rows_quarantined} quarantined"
         )
-    con = warehouse.connect(settings.warehouse_path, read_only=False)
-    try:
-        warehouse.refresh_views(con, settings.lake_dir)
-    finally:
-        con.close()
+    refresh_views(settings)

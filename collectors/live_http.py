@@ -1,0 +1,139 @@
+"""What the live HTTP collectors (Prometheus, Elasticsearch) share: one retry policy and credentials.
+
+Requests are retried on connection errors, timeouts, 429 and 5xx with exponential backoff and
+"equal jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter"): the wait always grows,
+yet many collectors restarted together do not retry in lockstep. A ``Retry-After`` longer than
+``backoff_max_s`` ends the retries at once rather than stalling a run. Credentials are read from
+environment variables named in the settings and masked in every log line and error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+from opsledger.errors import OpsledgerError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+T = TypeVar("T")
+
+
+class Retryable(Exception):
+    """One attempt failed in a way worth retrying; ``cause`` says how, in a few words."""
+
+    def __init__(self, cause: str, retry_after: float | None = None) -> None:
+        super().__init__(cause)
+        self.cause, self.retry_after = cause, retry_after
+
+
+class RetrySettings(Protocol):
+    @property
+    def source(self) -> str: ...
+
+    retries: int
+    backoff_s: float
+    backoff_max_s: float
+
+
+def backoff_delay(attempt: int, backoff: float, backoff_max: float) -> float:
+    """The wait before retry ``attempt + 1``: exponential, capped, with equal jitter."""
+    delay = min(backoff_max, backoff * 2**attempt)
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def retry_after(response: Any) -> float | None:
+    """A ``Retry-After`` header (seconds or an HTTP date) of anything with ``headers``, in seconds."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def plain_url(value: str, *, base_only: bool = False) -> str:
+    """An http(s) URL without credentials (they come from environment variables)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL")
+    if parts.username or parts.password:
+        raise ValueError("credentials do not belong in the URL: name environment variables instead")
+    if base_only and (parts.query or parts.fragment):
+        raise ValueError("the base URL takes no query string or fragment")
+    return value.rstrip("/")
+
+
+def check_basic_auth(username_env: str | None, password_env: str | None) -> None:
+    if (username_env is None) != (password_env is None):
+        raise ValueError("give both username_env and password_env, or neither")
+
+
+class RetryingClient:
+    """Base of a live client: credentials from the environment, masking, the retry loop."""
+
+    error_type: ClassVar[type[OpsledgerError]]
+    log: ClassVar[logging.Logger]
+
+    def __init__(self, settings: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._secrets: list[str] = []
+        self.retries_done = 0
+
+    def _env(self, variable: str, field: str) -> str:
+        value = os.environ.get(variable)
+        if not value:
+            raise self.error_type(
+                f"{self.settings.source}: environment variable {variable} ({field}) is not set"
+            )
+        self._secrets.append(value)
+        return value
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def error(self, where: str, cause: str) -> OpsledgerError:
+        return self.error_type(self.redact(f"{self.settings.source}: {where}: {cause}"))
+
+    def retrying(self, where: str, attempt_once: Callable[[], T]) -> T:
+        """``attempt_once()``'s result, called again after each ``Retryable`` while retries last."""
+        s: RetrySettings = self.settings
+        for attempt in range(s.retries + 1):
+            try:
+                return attempt_once()
+            except Retryable as exc:
+                cause, wait = exc.cause, exc.retry_after
+            if attempt == s.retries:
+                break
+            delay = backoff_delay(attempt, s.backoff_s, s.backoff_max_s)
+            if wait is not None:
+                if wait > s.backoff_max_s:
+                    cause += f"; server asked to retry after {wait:g} s (more than backoff_max_s)"
+                    break
+                delay = max(delay, wait)
+            self.log.warning(
+                "%s: %s; %s; retry %d of %d in %.2f s",
+                s.source,
+                self.redact(cause),
+                where,
+                attempt + 1,
+                s.retries,
+                delay,
+            )
+            self.retries_done += 1
+            self._sleep(delay)
+        raise self.error(where, f"{cause} (gave up after {attempt + 1} attempt(s))")
