@@ -132,3 +132,25 @@ def burn_rate_with_alerts(burn: pl.DataFrame, alerts: pl.DataFrame) -> go.Figure
             x0=row["start"], x1=row["end"], fillcolor=SEVERITY_COLOURS[row["severity"]], line_width=0
         )
     return fig.update_layout(xaxis_title=None, yaxis_title="× budget rate", **_LAYOUT)
+
+
+def why_dropped(services: pl.DataFrame) -> go.Figure:
+    fig = go.Figure(
+        [
+            go.Bar(
+                name="dropped", x=services["service"].to_list(), y=services["dropped_error_share"].to_list()
+            ),
+            go.Bar(
+                name="converted",
+                x=services["service"].to_list(),
+                y=services["converted_error_share"].to_list(),
+            ),
+        ]
+    )
+    return fig.update_layout(
+        title="People with a backend error within 30 minutes of the step",
+        barmode="group",
+        yaxis_tickformat=".1%",
+        margin=_LAYOUT["margin"],
+        legend_title_text="",
+    )

@@ -122,6 +122,11 @@ def funnel_time_to_convert(filters: Filters, funnel: str) -> pl.DataFrame:
     return _run(filters, "select_funnel_time_to_convert", {"funnel": funnel})
 
 
+def funnel_why(filters: Filters, funnel: str, step: int) -> pl.DataFrame:
+    """Per service: error and slow-request shares of those who dropped after ``step`` vs converted."""
+    return _run(filters, "select_funnel_why", {"funnel": funnel, "step": step})
+
+
 def _run(filters: Filters, name: str, params: dict[str, Any]) -> pl.DataFrame:
     path = filters.warehouse_path
     # Bound values must be hashable for the cache key: lists become tuples, restored in _query.

@@ -17,6 +17,9 @@ DESCRIPTIONS: dict[str, str] = {
     "the conversion rate — when a journey got worse.",
     "funnel_time_to_convert": "Per configured funnel: histogram of seconds from the first to the last step "
     "for the people who converted — how long conversion takes.",
+    "funnel_why": "Per configured funnel, step and service: the share of people who dropped after the step "
+    "that hit a backend error or a slow request in the next 30 minutes, against those who converted — "
+    "why they dropped.",
 }
 
 

@@ -58,3 +58,24 @@ if not trends.is_empty():
 histogram = data.funnel_time_to_convert(filters, name)
 if not histogram.is_empty():
     histogram_col.plotly_chart(charts.time_to_convert(histogram), config=plotly_config)
+
+st.subheader("Why they dropped")
+labels = {f"{k}. {steps['event'][k - 1]} → {steps['event'][k]}": k for k in range(1, steps.height)}
+choice = st.selectbox("Between", list(labels), key="why_step")
+services = data.funnel_why(filters, name, labels[choice])
+if services.is_empty():
+    st.info("No backend logs matched the people at this step.")
+else:
+    st.plotly_chart(charts.why_dropped(services), config=plotly_config)
+    why = services.select(
+        pl.col("service").alias("Service"),
+        pl.col("dropped_error_share").alias("Errors, dropped"),
+        pl.col("converted_error_share").alias("Errors, converted"),
+        pl.col("dropped_slow_share").alias("Slow, dropped"),
+        pl.col("converted_slow_share").alias("Slow, converted"),
+        pl.col("dropped_p95_duration_ms").alias("p95 ms, dropped"),
+        pl.col("converted_p95_duration_ms").alias("p95 ms, converted"),
+    ).to_pandas()
+    shares = ["Errors, dropped", "Errors, converted", "Slow, dropped", "Slow, converted"]
+    formats = {c: "{:.1%}" for c in shares} | {"p95 ms, dropped": "{:,.0f}", "p95 ms, converted": "{:,.0f}"}
+    st.table(why.style.format(formats, na_rep="–"), hide_index=True)

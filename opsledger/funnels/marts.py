@@ -11,12 +11,24 @@ from opsledger.config import OpsledgerConfig
 from opsledger.errors import ConfigError
 from opsledger.funnels.engine import funnel_steps, funnel_trends, time_to_convert
 from opsledger.funnels.spec import FunnelSpec
+from opsledger.funnels.why import why_dropped
+
+
+def _why_by_step(con: duckdb.DuckDBPyConnection, spec: FunnelSpec) -> pa.Table:
+    """Per step k < n, the services' backend evidence for those who reached k but not k + 1."""
+    parts = []
+    for step in range(1, len(spec.steps)):
+        services = why_dropped(con, spec, step)["services"]
+        parts.append(services.add_column(0, "step", pa.array([step] * services.num_rows, pa.int32())))
+    return pa.concat_tables(parts)
+
 
 # Mart table → how one funnel's rows are computed; the only identifiers ever substituted.
 MARTS = {
     "mart_funnel_steps": lambda con, spec: funnel_steps(con, spec),
     "mart_funnel_trends": lambda con, spec: funnel_trends(con, spec, "day"),
     "mart_funnel_time_to_convert": lambda con, spec: time_to_convert(con, spec),
+    "mart_funnel_why": _why_by_step,
 }
 
 

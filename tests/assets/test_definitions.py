@@ -47,6 +47,7 @@ OTHER_KEYS = {
     ("mart", "funnels", "funnel_steps"),
     ("mart", "funnels", "funnel_trends"),
     ("mart", "funnels", "funnel_time_to_convert"),
+    ("mart", "funnels", "funnel_why"),
     *(
         ("mart", "slo", name)
         for name in ("slo_status", "slo_history", "slo_burn_rates", "slo_alerts", "sla_months")

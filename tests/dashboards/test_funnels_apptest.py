@@ -47,10 +47,25 @@ def test_page_shows_the_configured_funnels_with_the_clis_numbers(funnels_page, d
     table = at.table[0].value
     assert list(table["Event"]) == ["view_item", "add_to_cart", "begin_checkout", "purchase"]
     assert list(table["People"]) == [s["count"] for s in steps]
-    assert len(at.get("plotly_chart")) == 3  # funnel, conversion trend, time to convert
+    assert len(at.get("plotly_chart")) == 4  # funnel, conversion trend, time to convert, why they dropped
 
 
 def test_counts_never_increase_along_the_demo_journey(demo_home):
     steps = _cli_steps(demo_home, "checkout")
     counts = [s["count"] for s in steps]
     assert counts[0] > 0 and counts == sorted(counts, reverse=True)
+
+
+def test_why_they_dropped_shows_the_clis_evidence_with_checkout_first(funnels_page, demo_home):
+    at = funnels_page
+    at.selectbox[0].select("checkout").run()
+    at.selectbox(key="why_step").select("2. add_to_cart → begin_checkout").run()
+    assert not at.exception, [e.message for e in at.exception]
+    env = {"OPSLEDGER_HOME": str(demo_home.home_dir), "OPSLEDGER_CONFIG": str(demo_home.config_path)}
+    result = CliRunner().invoke(main, ["funnel", "checkout", "--why", "2", "--format", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    services = json.loads(result.output)["why"]["services"]
+    table = at.table[-1].value
+    assert table["Service"].iloc[0] == "checkout" == services[0]["service"]
+    shown = dict(zip(table["Service"], table["Errors, dropped"], strict=True))
+    assert {s["service"]: s["dropped_error_share"] for s in services} == pytest.approx(shown)
