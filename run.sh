@@ -31,7 +31,7 @@ system_packages() {
     $sudo chmod +x /usr/sbin/policy-rc.d; guard=1
   fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   [ -z "$guard" ] || $sudo rm -f /usr/sbin/policy-rc.d
 }
 
