@@ -9,13 +9,16 @@ cd "$(dirname "$0")"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 python_env() {
-  if ! command -v uv >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/uv" ]; then
-    log "installing uv (Python package manager) from PyPI"
-    python3 -m pip install --quiet --user uv
+  local uv=(uv)
+  if ! command -v uv >/dev/null 2>&1; then
+    if ! python3 -m uv --version >/dev/null 2>&1; then
+      log "installing uv (Python package manager) from PyPI"
+      python3 -m pip install --quiet --user uv
+    fi
+    uv=(python3 -m uv)  # works whether or not pip's script folder is on PATH
   fi
-  local uv; uv=$(command -v uv || echo "$HOME/.local/bin/uv")
   log "installing the Python environment in .venv (pinned by uv.lock)"
-  "$uv" sync --frozen --quiet --python 3.11
+  "${uv[@]}" sync --frozen --quiet --python 3.11
 }
 
 system_packages() {
