@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from opsledger import sql
-from opsledger.slo.facts import build_facts
+from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.periods import MINUTE, Window, floor_minute, window_at
 from opsledger.slo.spec import SLO
 
@@ -40,12 +40,21 @@ def burn_rate_from_sli(sli: float, target: float) -> float:
     return (1 - sli) / (1 - target)
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, slo: SLO, at: datetime) -> list[dict]:
+def evaluate(
+    con: duckdb.DuckDBPyConnection, slo: SLO, at: datetime, *, facts: FactsBuilder = build_facts
+) -> list[dict]:
     """One dict per objective and group: the state of ``slo`` at ``at`` (over complete minutes)."""
-    return _evaluate_at(con, slo, [window_at(slo.time_window, at)])
+    return _evaluate_at(con, slo, [window_at(slo.time_window, at)], facts)
 
 
-def history(con: duckdb.DuckDBPyConnection, slo: SLO, start: datetime, end: datetime) -> list[dict]:
+def history(
+    con: duckdb.DuckDBPyConnection,
+    slo: SLO,
+    start: datetime,
+    end: datetime,
+    *,
+    facts: FactsBuilder = build_facts,
+) -> list[dict]:
     """The state at the end of each day (midnight in the SLO's time zone) in (start, end], each
     row with the ``date`` of the day that ended."""
     zone = ZoneInfo(slo.time_window.time_zone)
@@ -57,7 +66,7 @@ def history(con: duckdb.DuckDBPyConnection, slo: SLO, start: datetime, end: date
         day += timedelta(days=1)
     if not instants:
         return []
-    rows = _evaluate_at(con, slo, [window_at(slo.time_window, moment) for moment in instants])
+    rows = _evaluate_at(con, slo, [window_at(slo.time_window, moment) for moment in instants], facts)
     for row in rows:
         row["date"] = (row["at"].astimezone(zone) - timedelta(days=1)).date()
     return rows
@@ -69,12 +78,11 @@ def facts_range(windows: list[Window]) -> tuple[datetime, datetime]:
     return start, max(w.at for w in windows)
 
 
-def _evaluate_at(con, slo: SLO, windows: list[Window]) -> list[dict]:
+def _evaluate_at(con, slo: SLO, windows: list[Window], facts: FactsBuilder) -> list[dict]:
     start, end = facts_range(windows)
     rows: list[dict] = []
     for index in range(len(slo.objectives)):
-        facts = build_facts(con, slo, start, end, objective=index)
-        table = evaluate_facts(con, facts, slo, index, windows)
+        table = evaluate_facts(con, facts(con, slo, start, end, objective=index), slo, index, windows)
         for row in table.to_pylist():
             rows.append({"name": slo.name, "objective": slo.objective_name(index), **row})
     return rows

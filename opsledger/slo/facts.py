@@ -9,6 +9,7 @@ without events is absent from the facts, never a zero: missing data burns no bud
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -215,3 +216,29 @@ def _quote(identifier: str) -> str:
 def _as_schema(table, schema: pa.Schema) -> pa.Table:
     # DuckDB returns timestamptz in the session time zone; the contract is UTC.
     return table.select(schema.names).cast(schema)
+
+
+FactsBuilder = Callable[..., pa.Table]
+
+
+def covering_builder(
+    con: duckdb.DuckDBPyConnection, slo: SLO, start: datetime, end: datetime
+) -> FactsBuilder:
+    """A ``build_facts`` stand-in that builds each objective's facts of ``slo`` once over
+    [start, end) and answers every request inside that range with them.
+
+    Evaluations, replays and SLA months each ask for facts over their own range; building them
+    once is what keeps the marts from re-reading the same counters four or five times. A superset
+    is safe: every consumer's SQL keeps only the minutes of its own windows, and per-minute
+    counter increases do not depend on where the range starts (the lookback gives the baseline).
+    A request outside the range is built on its own."""
+    built: dict[int, pa.Table] = {}
+
+    def facts(con_, slo_, lo, hi, *, objective: int = 0, lookback: timedelta = DEFAULT_LOOKBACK) -> pa.Table:
+        if slo_ is not slo or lo < start or hi > end or lookback != DEFAULT_LOOKBACK:
+            return build_facts(con_, slo_, lo, hi, objective=objective, lookback=lookback)
+        if objective not in built:
+            built[objective] = build_facts(con, slo, start, end, objective=objective)
+        return built[objective]
+
+    return facts

@@ -25,7 +25,7 @@ from opsledger.config import OpsledgerConfig
 from opsledger.contract import TS
 from opsledger.slo.catalog import find, load_configured
 from opsledger.slo.evaluate import evaluate, history
-from opsledger.slo.facts import build_facts
+from opsledger.slo.facts import FactsBuilder, covering_builder
 from opsledger.slo.replay import alert_windows_for, replay_alerts
 from opsledger.slo.sla import report_month
 from opsledger.slo.spec import SLO
@@ -67,6 +67,12 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
+# How far around the data the shared facts reach: the longest window evaluated (a calendar year,
+# plus the 3-day burn-rate lookback) before it, and an SLA month reaching past its last day after.
+# Facts exist only where data does, so a wide range costs nothing.
+FACTS_MARGIN = timedelta(days=370)
+
+
 def data_extent(con: duckdb.DuckDBPyConnection) -> tuple[datetime, datetime] | None:
     """(oldest record's minute, the minute after the newest record); None for an empty warehouse.
 
@@ -86,17 +92,23 @@ def compute_slo_marts(con: duckdb.DuckDBPyConnection, config: OpsledgerConfig) -
     rows: dict[str, list[dict]] = {table: [] for table in SCHEMAS}
     if slos and extent is not None:
         start, end = extent
+        # Each SLO's facts are built once, over a range that covers every window below.
+        facts = {
+            item.name: covering_builder(con, item, start - FACTS_MARGIN, end + FACTS_MARGIN) for item in slos
+        }
         for item in slos:
-            spec = _spec_fields(item)
-            rows["mart_slo_status"] += [{**row, **spec} for row in evaluate(con, item, end)]
-            rows["mart_slo_history"] += [{**row, **spec} for row in history(con, item, start, end)]
+            spec, built = _spec_fields(item), facts[item.name]
+            rows["mart_slo_status"] += [{**row, **spec} for row in evaluate(con, item, end, facts=built)]
+            rows["mart_slo_history"] += [
+                {**row, **spec} for row in history(con, item, start, end, facts=built)
+            ]
             for index in range(len(item.objectives)):
-                rows["mart_slo_alerts"] += replay_alerts(con, item, start, end, objective=index)
-            rows["mart_slo_burn_rates"] += _burn_rates(con, item, start, end)
+                rows["mart_slo_alerts"] += replay_alerts(con, item, start, end, objective=index, facts=built)
+            rows["mart_slo_burn_rates"] += _burn_rates(con, item, start, end, built)
         for sla in config.slas:
             item = find(slos, sla.slo)
             for year, month in _months(start, end, sla.time_zone):
-                report = report_month(con, sla, item, year, month)
+                report = report_month(con, sla, item, year, month, facts=facts[item.name])
                 rows["mart_sla_months"].append(
                     {**report, "downtime_periods": len(report["downtime_periods"])}
                 )
@@ -130,7 +142,9 @@ def _spec_fields(item: SLO) -> dict:
     }
 
 
-def _burn_rates(con: duckdb.DuckDBPyConnection, item: SLO, start: datetime, end: datetime) -> list[dict]:
+def _burn_rates(
+    con: duckdb.DuckDBPyConnection, item: SLO, start: datetime, end: datetime, facts: FactsBuilder
+) -> list[dict]:
     windows = alert_windows_for(item)
     thresholds = {
         "page_threshold_1h": windows.factor(windows.page_quick),
@@ -140,8 +154,7 @@ def _burn_rates(con: duckdb.DuckDBPyConnection, item: SLO, start: datetime, end:
     rows = []
     for index, objective in enumerate(item.objectives):
         # The first hours' 6 h window reaches back before start.
-        facts = build_facts(con, item, hour - timedelta(hours=6), end, objective=index)
-        con.register("slo_burn_facts", facts)
+        con.register("slo_burn_facts", facts(con, item, hour - timedelta(hours=6), end, objective=index))
         try:
             params = {"start": hour, "end": end, "error_budget": objective.error_budget}
             found = con.sql(sql.load("slo/select_hourly_burn_rates"), params=params).to_arrow_table()

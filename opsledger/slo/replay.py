@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from opsledger import sql
-from opsledger.slo.facts import build_facts
+from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.periods import MINUTE, floor_minute, nominal_period
 from opsledger.slo.spec import SLO
 from opsledger.slo.windows import GOOGLE_30D, AlertWindows
@@ -43,14 +43,15 @@ def replay_alerts(
     *,
     objective: int = 0,
     windows: AlertWindows | None = None,
+    facts: FactsBuilder = build_facts,
 ) -> list[dict]:
     """Intervals [start, end) per group and severity (``page`` / ``ticket``) during which an alert
     evaluated at each minute instant in [start, end) would have fired."""
     windows = windows or alert_windows_for(slo)
     start, end = floor_minute(start), floor_minute(end)
     longest = max(w.long for w in windows.all)
-    facts = build_facts(con, slo, start - longest - MINUTE, end, objective=objective)
-    table = replay_facts(con, facts, slo.objectives[objective].error_budget, windows, start, end)
+    built = facts(con, slo, start - longest - MINUTE, end, objective=objective)
+    table = replay_facts(con, built, slo.objectives[objective].error_budget, windows, start, end)
     return [
         {"name": slo.name, "objective": slo.objective_name(objective), **row} for row in table.to_pylist()
     ]

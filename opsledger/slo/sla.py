@@ -32,7 +32,7 @@ import pyarrow as pa
 from opsledger import sql
 from opsledger.config import CreditTier, Sla
 from opsledger.errors import OpsledgerError
-from opsledger.slo.facts import build_facts
+from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.spec import SLO
 
 TS = pa.timestamp("us", tz="UTC")
@@ -77,17 +77,25 @@ def target_met(sla: Sla, value: Fraction | None) -> bool:
     return value * 100 >= _exact(sla.target_percent)
 
 
-def report_month(con: duckdb.DuckDBPyConnection, sla: Sla, slo: SLO, year: int, month: int) -> dict:
+def report_month(
+    con: duckdb.DuckDBPyConnection,
+    sla: Sla,
+    slo: SLO,
+    year: int,
+    month: int,
+    *,
+    facts: FactsBuilder = build_facts,
+) -> dict:
     """The SLA's month: minute counts, uptime, met, credit, downtime periods and maintenance windows."""
     start, end = month_bounds(year, month, sla.time_zone)
-    facts = build_facts(con, slo, start, end)
+    month_facts = facts(con, slo, start, end)
     maintenance = maintenance_windows(con, sla, slo, start, end)
     exclusions = pa.table(
         {"start": [w["start"] for w in maintenance], "end": [w["end"] for w in maintenance]},
         schema=EXCLUSIONS_SCHEMA,
     )
     params = {"month_start": start, "month_end": end, "target": sla.downtime_threshold}
-    con.register("sla_facts", facts)
+    con.register("sla_facts", month_facts)
     con.register("sla_exclusions", exclusions)
     try:
         flags = con.sql(sql.load("slo/sla_flag_minutes"), params=params).to_arrow_table()
