@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from collectors import audit, logs, product_events
 from collectors.base import Chunk, Reject
-from collectors.jsonlines import JsonMapping, _map_block, connect, load_sql
+from collectors.jsonlines import JsonMapping, connect, load_sql, map_block
 from collectors.live_http import (
     RETRY_STATUSES,
     Retryable,
@@ -323,7 +323,7 @@ class PageMapper:
                 "line": pa.array(_source_lines(hits, self.target)),
             }
         )
-        result = _map_block(self.con, self.mapping, self.query, self.source, lines, True)
+        result = map_block(self.con, self.mapping, self.query, self.source, lines, True)
         good = pc.is_null(result["_reason"])
         rows = result.filter(good)
         rejects = [

@@ -213,11 +213,11 @@ def _mapped_blocks(con, mapping, query, source, path, block_bytes) -> Iterator[t
     with closing(_ahead(_line_tables(path, block_bytes))) as tables:
         for table, eof in tables:
             lines = table if held is None else _concat(held, table)
-            result = _map_block(con, mapping, query, source, lines, eof or _held_too_big(held))
+            result = map_block(con, mapping, query, source, lines, eof or _held_too_big(held))
             held, result = _split_open(lines, result)
             yield lines, result
     if held is not None:
-        yield held, _map_block(con, mapping, query, source, held, True)
+        yield held, map_block(con, mapping, query, source, held, True)
 
 
 def _held_too_big(held: pa.Table | None) -> bool:
@@ -249,10 +249,12 @@ def _map_documents(con, mapping, query, source, path, kind) -> Iterator[tuple[pa
         problem = str(exc).splitlines()[0]
         raise FormatError(path, f"not JSON lines and not a JSON document: {problem}") from None
     lines = pa.table({"n": pa.array(np.arange(1, docs.num_rows + 1, dtype=np.int64)), "line": docs["line"]})
-    yield lines, _map_block(con, mapping, query, source, lines, True)
+    yield lines, map_block(con, mapping, query, source, lines, True)
 
 
-def _map_block(con, mapping, query, source, lines: pa.Table, eof: bool) -> pa.Table:
+def map_block(con, mapping, query, source, lines: pa.Table, eof: bool) -> pa.Table:
+    """Map one block of lines (columns ``n``, ``line``) with the mapping's query; ``eof`` says that
+    nothing follows, so no record is left open. Also used for documents from Elasticsearch."""
     binary = pa.types.is_binary_view(lines.schema.field("line").type)
     con.register("block_lines", lines)
     try:

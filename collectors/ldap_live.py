@@ -45,8 +45,8 @@ from ldap3.utils.conv import escape_filter_chars
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from collectors.base import Chunk, Reject
-from collectors.ldif import GROUP_CLASSES, _Snapshot
-from collectors.ldif_records import Entry, EntryError, _binary_value, normalize_dn
+from collectors.ldif import GROUP_CLASSES, Snapshot
+from collectors.ldif_records import Entry, EntryError, binary_value, normalize_dn
 from collectors.live_http import backoff_delay
 from opsledger.errors import OpsledgerError
 
@@ -317,7 +317,7 @@ def _entry(number: int, response: dict) -> Entry | Reject:
         if values:
             # AD range retrieval can leave "member;range=0-*" as the name of the merged values.
             key = _RANGE_OPTION.sub("", name).lower()
-            attributes.setdefault(key, []).extend(_binary_value(bytes(v)) for v in values)
+            attributes.setdefault(key, []).extend(binary_value(bytes(v)) for v in values)
     raw = "\n".join(
         [f"dn: {dn}"]
         + [
@@ -334,7 +334,7 @@ def _entry(number: int, response: dict) -> Entry | Reject:
     return Entry(position, normalized, attributes, dict.fromkeys(attributes, 0), raw)
 
 
-class _LiveSnapshot(_Snapshot):
+class _LiveSnapshot(Snapshot):
     """``collectors.ldif``'s classification, fed by search results instead of a file."""
 
     def __init__(

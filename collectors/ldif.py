@@ -55,11 +55,11 @@ def read(
     path: Path, *, source: str, chunk_rows: int = 50_000, observed_at: datetime | None = None
 ) -> Iterator[Chunk]:
     path = Path(path)
-    snapshot = _Snapshot(source, _as_utc(observed_at) if observed_at else None, chunk_rows)
+    snapshot = Snapshot(source, _as_utc(observed_at) if observed_at else None, chunk_rows)
     yield from snapshot.run(path)
 
 
-class _Snapshot:
+class Snapshot:
     """One pass over the entries; memberships wait for the end of the file (see module doc)."""
 
     def __init__(self, source: str, snapshot_at: datetime | None, chunk_rows: int) -> None:

@@ -149,7 +149,7 @@ def _parse_line(line_no: int, line: bytes) -> tuple[str, Value]:
             data = base64.b64decode(rest[1:].strip(b" "), validate=True)
         except (binascii.Error, ValueError):
             raise EntryError(line_no, f"attribute {name!r}: invalid base64 value") from None
-        return name, _binary_value(data)
+        return name, binary_value(data)
     try:
         return name, rest.lstrip(b" ").decode("utf-8")
     except UnicodeDecodeError:
@@ -158,7 +158,7 @@ def _parse_line(line_no: int, line: bytes) -> tuple[str, Value]:
         ) from None
 
 
-def _binary_value(data: bytes) -> Value:
+def binary_value(data: bytes) -> Value:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

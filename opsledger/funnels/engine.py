@@ -66,9 +66,7 @@ def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None
 
 
 @contextmanager
-def _evaluated(
-    con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None = None
-) -> Iterator[None]:
+def evaluated(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None = None) -> Iterator[None]:
     try:
         _build(con, spec, grain)
         yield
@@ -88,7 +86,7 @@ def funnel_steps(con: duckdb.DuckDBPyConnection, spec: FunnelSpec) -> pa.Table:
     """Per step: count, conversion from start and from the previous step, average and median
     seconds from the previous step. Rows with ``is_total`` are the whole funnel; the others are
     one group per breakdown value (only when the spec has a breakdown)."""
-    with _evaluated(con, spec):
+    with evaluated(con, spec):
         table = _arrow(con, "select_funnel_steps", {"n": len(spec.steps), "events": spec.step_names})
     if spec.breakdown is None:
         return table.filter(table["is_total"])
@@ -117,7 +115,7 @@ def time_to_convert(
         raise OpsledgerError(f"time to convert: need 1 <= from step < to step <= {len(spec.steps)}")
     if bins is not None and bins < 1:
         raise OpsledgerError("time to convert: the bin count must be at least 1")
-    with _evaluated(con, spec):
+    with evaluated(con, spec):
         return _arrow(
             con, "select_time_to_convert", {"from_step": from_step, "to_step": to_step, "bins": bins}
         )
@@ -131,7 +129,7 @@ def funnel_trends(
     per period, at its best attempt starting in that period."""
     if grain not in ("day", "week", "month"):
         raise OpsledgerError(f"trends: unknown period {grain!r} (day, week or month)")
-    with _evaluated(con, spec, grain):
+    with evaluated(con, spec, grain):
         return _arrow(con, "select_funnel_trends", {"to_step": to_step or len(spec.steps)})
 
 
@@ -143,5 +141,5 @@ def funnel_people(
     ``breakdown``."""
     if not 2 <= step <= len(spec.steps):
         raise OpsledgerError(f"drop-offs: step must be between 2 and {len(spec.steps)}")
-    with _evaluated(con, spec):
+    with evaluated(con, spec):
         return _arrow(con, "select_funnel_people", {"step": step, "dropped": dropped})

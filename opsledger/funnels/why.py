@@ -23,7 +23,7 @@ import pyarrow as pa
 from opsledger import sql
 from opsledger.errors import OpsledgerError
 from opsledger.funnels.conditions import UNIT_COLUMNS
-from opsledger.funnels.engine import _evaluated
+from opsledger.funnels.engine import evaluated
 from opsledger.funnels.spec import FunnelSpec, parse_window
 
 _TEMP_TABLES = ("why_matches", "why_logs", "why_ids", "why_people")
@@ -73,7 +73,7 @@ def why_dropped(
         "slow_ms": slow_ms,
     }
     try:
-        with _evaluated(con, spec):
+        with evaluated(con, spec):
             _execute(con, "why_create_people", params)
         _execute(con, "why_create_ids", params, unit=UNIT_COLUMNS[spec.count])
         _execute(con, "why_create_logs", params)
