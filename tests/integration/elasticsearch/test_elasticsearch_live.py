@@ -22,7 +22,6 @@ from datetime import timedelta
 import pyarrow.dataset as ds
 import pytest
 from click.testing import CliRunner
-from conftest import INDICES, json_documents, seed
 from elasticsearch import Elasticsearch, helpers
 
 from collectors import elasticsearch_live
@@ -32,6 +31,8 @@ from opsledger.errors import OpsledgerError
 from opsledger.ingest import ingest_file
 from opsledger.live_events import collect_events
 from opsledger.settings import Settings
+
+from .conftest import INDICES, json_documents, seed
 
 SOURCE = "elasticsearch:demo"
 JSON_COLUMNS = {"attributes", "details", "properties"}

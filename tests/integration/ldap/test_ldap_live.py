@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 
 import duckdb
 import pytest
-from conftest import PASSWORD_ENV, READER_PASSWORD, ROOT_PASSWORD, free_port
 
 from opsledger import lake, watermarks
 from opsledger.demo.model import BASE_DN
 from opsledger.errors import OpsledgerError
 from opsledger.ingest import ingest_file
 from opsledger.live_directory import collect_directory
+
+from .conftest import PASSWORD_ENV, READER_PASSWORD, ROOT_PASSWORD, free_port
 
 SNAPSHOT_AT = datetime(2026, 10, 3, 23, 0, tzinfo=UTC)
 TABLES = ("directory_users", "directory_groups", "directory_memberships")
