@@ -61,6 +61,18 @@ def funnel(steps: pl.DataFrame) -> go.Figure:
     return fig.update_layout(title="People reaching each step", margin=_LAYOUT["margin"])
 
 
+def funnel_breakdown(rows: pl.DataFrame, prop: str) -> go.Figure:
+    """Grouped bars: per step, one bar per breakdown value (units reaching the step)."""
+    labelled = rows.with_columns(
+        pl.format("{}. {}", "step", "event").alias("Step"),
+        pl.col("breakdown").fill_null("(none)").alias(prop),
+    )
+    fig = px.bar(labelled, x="Step", y="count", color=prop, barmode="group", title=f"People by {prop}")
+    return fig.update_layout(
+        xaxis_title=None, yaxis_title="people", **(_LAYOUT | {"legend_title_text": prop})
+    )
+
+
 def conversion_over_time(trends: pl.DataFrame) -> go.Figure:
     fig = px.line(trends, x="period", y="conversion_rate", title="Conversion by day of the first step")
     return fig.update_layout(

@@ -123,8 +123,28 @@ def funnel_time_to_convert(filters: Filters, funnel: str) -> pl.DataFrame:
 
 
 def funnel_why(filters: Filters, funnel: str, step: int) -> pl.DataFrame:
-    """Per service: error and slow-request shares of those who dropped after ``step`` vs converted."""
+    """Per service: error and slow-request shares of those who dropped off at ``step`` (reached
+    ``step - 1``, not ``step``) vs those who converted to it."""
     return _run(filters, "select_funnel_why", {"funnel": funnel, "step": step})
+
+
+def funnel_breakdown_properties(filters: Filters, funnel: str) -> list[str]:
+    """The properties the funnel's breakdown mart holds; empty when it has none."""
+    try:
+        return _run(filters, "select_funnel_breakdown_properties", {"funnel": funnel})["property"].to_list()
+    except OpsledgerError:
+        return []
+
+
+def funnel_breakdown(filters: Filters, funnel: str, prop: str) -> pl.DataFrame:
+    """breakdown, step, event, count, conversions and times per value of ``prop``."""
+    return _run(filters, "select_funnel_breakdown", {"funnel": funnel, "property": prop})
+
+
+def funnel_people(filters: Filters, funnel: str, step: int, *, dropped: bool) -> pl.DataFrame:
+    """unit, deepest_step, entered_at, breakdown of those who dropped off at ``step`` (reached
+    ``step - 1``, not ``step``) or, with ``dropped=False``, converted to it."""
+    return _run(filters, "select_funnel_people", {"funnel": funnel, "step": step, "dropped": dropped})
 
 
 def _run(filters: Filters, name: str, params: dict[str, Any]) -> pl.DataFrame:

@@ -17,9 +17,13 @@ DESCRIPTIONS: dict[str, str] = {
     "the conversion rate — when a journey got worse.",
     "funnel_time_to_convert": "Per configured funnel: histogram of seconds from the first to the last step "
     "for the people who converted — how long conversion takes.",
-    "funnel_why": "Per configured funnel, step and service: the share of people who dropped after the step "
-    "that hit a backend error or a slow request in the next 30 minutes, against those who converted — "
-    "why they dropped.",
+    "funnel_why": "Per configured funnel, drop-off step and service: the share of people who reached the "
+    "step before but not this one that hit a backend error or a slow request in the next 30 minutes, "
+    "against those who converted — why they dropped.",
+    "funnel_breakdowns": "Per configured funnel, breakdown property, value and step: people who reached the "
+    "step, attributed by the property's value at step 1 — which browsers, plans or tenants convert worse.",
+    "funnel_people": "Per configured funnel: everyone who entered, with the deepest step they reached — the "
+    "drop-off and converted lists behind the page's downloads.",
 }
 
 

@@ -59,10 +59,42 @@ histogram = data.funnel_time_to_convert(filters, name)
 if not histogram.is_empty():
     histogram_col.plotly_chart(charts.time_to_convert(histogram), config=plotly_config)
 
-st.subheader("Why they dropped")
-labels = {f"{k}. {steps['event'][k - 1]} → {steps['event'][k]}": k for k in range(1, steps.height)}
-choice = st.selectbox("Between", list(labels), key="why_step")
-services = data.funnel_why(filters, name, labels[choice])
+properties = data.funnel_breakdown_properties(filters, name)
+if properties:
+    st.subheader("Breakdown")
+    prop = st.selectbox("Break down by", properties, key="breakdown_property")
+    groups = data.funnel_breakdown(filters, name, prop)
+    st.plotly_chart(charts.funnel_breakdown(groups, prop), config=plotly_config)
+    by_value = (
+        groups.with_columns(pl.format("{}. {}", "step", "event").alias("step_label"))
+        .pivot(on="step_label", index="breakdown", values="count", sort_columns=False)
+        .rename({"breakdown": prop})
+        .to_pandas()
+    )
+    st.dataframe(by_value, hide_index=True)
+
+# PostHog's convention, the same as `opsledger funnel --dropoffs k` / `--why k`: dropped off at step k
+# = reached step k - 1 but not step k.
+st.subheader("Who dropped off, and why")
+labels = {f"{k}. {steps['event'][k - 2]} → {steps['event'][k - 1]}": k for k in range(2, steps.height + 1)}
+choice = st.selectbox("Dropped off at step", list(labels), key="why_step")
+step = labels[choice]
+st.caption(
+    f"Dropped off at step {step}: reached {steps['event'][step - 2]} but not {steps['event'][step - 1]}. "
+    f"Converted: reached {steps['event'][step - 1]} or further."
+)
+dropped_col, converted_col = st.columns(2)
+for column, dropped, what in ((dropped_col, True, "dropped-off"), (converted_col, False, "converted")):
+    people = data.funnel_people(filters, name, step, dropped=dropped)
+    column.download_button(
+        f"Download the {people.height:,} {what} (CSV)",
+        people.write_csv(),
+        file_name=f"{name}-step-{step}-{what}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key=f"download_{what}",
+    )
+services = data.funnel_why(filters, name, step)
 if services.is_empty():
     st.info("No backend logs matched the people at this step.")
 else:

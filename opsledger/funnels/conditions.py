@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from opsledger.funnels.identities import mapping_sql
 from opsledger.funnels.spec import Exclusion, FunnelSpec, Step
 
-# The counting unit → the column a funnel is evaluated within (totals still chain within a person).
-UNIT_COLUMNS = {"persons": "distinct_id", "totals": "distinct_id", "sessions": "session_id"}
+# The counting unit → the column of product_events (as ``e``) a funnel is evaluated within (totals
+# still chain within a person).
+UNIT_COLUMNS = {"persons": "e.distinct_id", "totals": "e.distinct_id", "sessions": "e.session_id"}
+_MERGED_PERSON = "coalesce(i.person_id, e.distinct_id)"
+_IDENTITY_JOIN = "left join ({mapping}) as i on i.distinct_id = e.distinct_id"
 
-_EVENT = "event = ${name}"
-_PROPERTY = "json_extract_string(properties, ${key}) = ${value}"
+_EVENT = "e.event = ${name}"
+_PROPERTY = "json_extract_string(e.properties, ${key}) = ${value}"
 
 
 def _text(value: Any) -> str:
@@ -39,6 +43,15 @@ def _condition(prefix: str, item: Step | Exclusion, params: dict[str, Any]) -> s
     return "(" + " and ".join(parts) + ")"
 
 
+def unit_sql(spec: FunnelSpec) -> tuple[str, str, dict[str, Any]]:
+    """The unit expression over ``product_events as e``, the join it needs and its parameters:
+    with an identity mapping, persons and totals count the mapped person (sessions stay sessions)."""
+    if spec.identities is None or spec.count == "sessions":
+        return UNIT_COLUMNS[spec.count], "", {}
+    join = _IDENTITY_JOIN.replace("{mapping}", mapping_sql(spec.identities))
+    return _MERGED_PERSON, join, {"identities": spec.identities}
+
+
 def events_statement(template: str, spec: FunnelSpec) -> tuple[str, dict[str, Any]]:
     """The funnel-events statement with its generated pieces filled in, and its parameters."""
     params: dict[str, Any] = {
@@ -52,8 +65,11 @@ def events_statement(template: str, spec: FunnelSpec) -> tuple[str, dict[str, An
     }
     steps = ", ".join(_condition(f"s{i}", step, params) for i, step in enumerate(spec.steps))
     exclusions = ", ".join(_condition(f"x{i}", x, params) for i, x in enumerate(spec.exclusions))
+    unit, join, unit_params = unit_sql(spec)
+    params |= unit_params
     text = (
-        template.replace("{unit}", UNIT_COLUMNS[spec.count])
+        template.replace("{unit}", unit)
+        .replace("{identity_join}", join)
         .replace("{steps}", steps)
         .replace("{exclusions}", exclusions)
     )

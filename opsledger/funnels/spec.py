@@ -24,9 +24,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from opsledger.funnels.notation import parse_exclusion
+
 WINDOW_UNITS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800, "M": 2_592_000}
 _WINDOW = re.compile(r"^\s*(\d+)\s*([smhdwM]?)\s*$")
-_EXCLUSION = re.compile(r"^(?P<event>.+):(?P<from>\d+)-(?P<to>\d+)$")
 MAX_STEPS = 20
 
 PropertyValue = str | int | float | bool
@@ -67,7 +68,9 @@ class Step(_Model):
 
 
 class Exclusion(_Model):
-    """People who do ``event`` between step ``from_step`` and step ``to_step`` (1-based) are excluded."""
+    """People who do ``event`` between step ``from_step`` and step ``to_step`` (1-based) are excluded.
+
+    As text: ``EVENT[PROPERTY=VALUE,…]:FROM-TO`` (``opsledger.funnels.notation``)."""
 
     event: str = Field(min_length=1)
     properties: dict[str, PropertyValue] = Field(default_factory=dict)
@@ -77,12 +80,7 @@ class Exclusion(_Model):
     @model_validator(mode="before")
     @classmethod
     def _from_text(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        match = _EXCLUSION.match(value.strip())
-        if not match:
-            raise ValueError(f"exclusion {value!r}: expected EVENT:FROM-TO, e.g. logout:1-2")
-        return {"event": match["event"], "from_step": int(match["from"]), "to_step": int(match["to"])}
+        return parse_exclusion(value.strip()) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _ordered(self) -> Exclusion:
@@ -100,7 +98,17 @@ def _utc(value: Any) -> Any:
 
 
 class FunnelSpec(_Model):
-    """Steps, conversion window, mode, counting unit, breakdown, exclusions, date range, tenant."""
+    """Steps, conversion window, mode, counting unit, breakdown, exclusions, date range, tenant.
+
+    ``identities`` merges several ``distinct_id``s into one person (PostHog's ``$identify`` /
+    alias): a CSV or Parquet file (by its ``.csv``/``.parquet`` suffix) or otherwise a warehouse
+    table or view, with columns ``distinct_id, person_id``. Persons and totals then count
+    ``person_id`` (an unmapped id stays its own person); sessions are not affected. Each
+    ``distinct_id`` may map to one person only (``opsledger.funnels.identities``).
+
+    ``breakdowns`` are further properties the dashboard offers to break the funnel down by; the
+    marts precompute each (``breakdown`` is the one the CLI and the steps mart use).
+    """
 
     name: str | None = None
     steps: list[Step] = Field(min_length=2, max_length=MAX_STEPS)
@@ -113,6 +121,8 @@ class FunnelSpec(_Model):
     date_from: Annotated[datetime | None, BeforeValidator(_utc)] = Field(default=None, alias="from")
     date_to: Annotated[datetime | None, BeforeValidator(_utc)] = Field(default=None, alias="to")
     tenant: str | None = None
+    identities: str | None = Field(default=None, min_length=1)
+    breakdowns: list[str] = Field(default_factory=list)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -119,3 +119,18 @@ def test_errors_are_one_line(demo_home, args, message):
     assert result.exit_code == 1
     assert result.output.startswith("opsledger: error: ") and message in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_why_and_dropoffs_name_the_same_step(demo_home):
+    # PostHog's convention for both: dropped off at step 3 = reached step 2 (add_to_cart), not step 3.
+    base = ["checkout", "--format", "json"]
+    dropped = json.loads(run([*base, "--dropoffs", "3"], demo_home).output)["dropoffs"]
+    converted = json.loads(run([*base, "--converted", "3"], demo_home).output)["converted"]
+    why = json.loads(run([*base, "--why", "3"], demo_home).output)["why"]
+    assert (why["step"], why["previous_event"], why["event"]) == (3, "add_to_cart", "begin_checkout")
+    people = {row["outcome"]: row["people"] for row in why["summary"]}
+    assert people == {"dropped": len(dropped), "converted": len(converted)}
+    counts = [s["count"] for s in json.loads(run(base, demo_home).output)["steps"]]
+    assert len(dropped) == counts[1] - counts[2] > 0 and len(converted) == counts[2]
+    help_text = " ".join(run(["--help"], demo_home).output.split())
+    assert "Who dropped off at STEP: reached STEP - 1 but not STEP." in help_text

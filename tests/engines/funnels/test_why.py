@@ -102,8 +102,10 @@ def by_key(table: pa.Table, key: str) -> dict[str, dict]:
 
 
 def test_summary_shares_are_exact(con):
-    result = why_dropped(con, CART, 1)
-    assert (result["event"], result["next_event"], result["after_seconds"]) == (
+    result = why_dropped(con, CART, 2)
+    # Step 2 in PostHog's drop-off convention: reached add_to_cart (step 1), not begin_checkout.
+    assert (result["step"], result["previous_event"], result["event"], result["after_seconds"]) == (
+        2,
         "add_to_cart",
         "begin_checkout",
         1800,
@@ -126,7 +128,7 @@ def test_summary_shares_are_exact(con):
 
 
 def test_services_ranked_by_over_representation(con):
-    services = why_dropped(con, CART, 1)["services"]
+    services = why_dropped(con, CART, 2)["services"]
     # checkout and payments tie on errors (1 of 3 dropped, no converted); checkout's slow requests
     # among the dropped break the tie; catalog failed only a converted person.
     assert services["service"].to_pylist() == ["checkout", "payments", "catalog"]
@@ -153,39 +155,39 @@ def test_lift_is_the_ratio_of_shares():
             events.append((who, "begin_checkout", T0 + 5 * MIN, f"s{i}", None))
         if i in (0, 1, 2):
             logs.append((T0 + MIN, "checkout", "error", who, None, 502, 40.0, {}))
-    row = why_dropped(fill(duckdb.connect(), events, logs), CART, 1)["services"].to_pylist()[0]
+    row = why_dropped(fill(duckdb.connect(), events, logs), CART, 2)["services"].to_pylist()[0]
     assert row["service"] == "checkout"
     assert (row["dropped_error_share"], row["converted_error_share"]) == (1.0, 0.25)
     assert row["difference"] == pytest.approx(0.75) and row["lift"] == pytest.approx(4.0)
 
 
 def test_a_longer_window_takes_in_later_errors(con):
-    dropped = why_dropped(con, CART, 1, after="1h")["summary"].to_pylist()[0]
+    dropped = why_dropped(con, CART, 2, after="1h")["summary"].to_pylist()[0]
     assert dropped["people_with_errors"] == 3 and dropped["error_events"] == 4
 
 
 def test_the_slow_threshold_is_a_parameter(con):
-    summary = by_key(why_dropped(con, CART, 1, slow_ms=1000)["summary"], "outcome")
+    summary = by_key(why_dropped(con, CART, 2, slow_ms=1000)["summary"], "outcome")
     assert summary["dropped"]["people_with_slow_requests"] == 1  # only d1's 1200 ms
-    summary = by_key(why_dropped(con, CART, 1, slow_ms=80)["summary"], "outcome")
+    summary = by_key(why_dropped(con, CART, 2, slow_ms=80)["summary"], "outcome")
     assert summary["converted"]["people_with_slow_requests"] == 1  # c1's 100 ms
 
 
 def test_nobody_dropped_gives_null_shares_not_a_crash(con):
     spec = FunnelSpec(steps=["add_to_cart", "begin_checkout"], to=T0 - MIN)  # only c1's first attempt
-    summary = by_key(why_dropped(con, spec, 1)["summary"], "outcome")
+    summary = by_key(why_dropped(con, spec, 2)["summary"], "outcome")
     assert summary["dropped"]["people"] == 1 and summary["converted"]["people"] == 0
     assert summary["converted"]["error_share"] is None
 
 
-@pytest.mark.parametrize(("step", "after"), [(0, "30m"), (2, "30m"), (1, "soon")])
+@pytest.mark.parametrize(("step", "after"), [(1, "30m"), (3, "30m"), (2, "soon")])
 def test_bad_step_or_window_is_a_clear_error(con, step, after):
     with pytest.raises(OpsledgerError, match="why they dropped"):
         why_dropped(con, CART, step, after=after)
 
 
 def test_temp_tables_are_dropped(con):
-    why_dropped(con, CART, 1)
+    why_dropped(con, CART, 2)
     temp = con.sql("select table_name from duckdb_tables() where temporary").fetchall()
     assert temp == []
 
@@ -194,7 +196,7 @@ def test_cli_prints_summary_and_services(home):
     home.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     fill(duckdb.connect(str(home.warehouse_path))).close()
     env = {"OPSLEDGER_HOME": str(home.home_dir)}
-    args = ["funnel", "--steps", "add_to_cart,begin_checkout", "--why", "1"]
+    args = ["funnel", "--steps", "add_to_cart,begin_checkout", "--why", "2"]
     as_json = CliRunner().invoke(main, [*args, "--format", "json"], env=env)
     assert as_json.exit_code == 0, as_json.output
     why = json.loads(as_json.output)["why"]
@@ -203,11 +205,11 @@ def test_cli_prints_summary_and_services(home):
     table = CliRunner().invoke(main, args, env=env)
     assert table.exit_code == 0, table.output
     lines = table.output.splitlines()
-    assert lines[0].startswith("step 1 add_to_cart -> begin_checkout")
+    assert lines[0].startswith("dropped off at step 2 begin_checkout (reached step 1 add_to_cart)")
     assert any(line.split()[:3] == ["dropped", "3", "2"] for line in lines)
     assert any(line.startswith("checkout") for line in lines)
-    bad = CliRunner().invoke(main, [*args[:-1], "2"], env=env)
-    assert bad.exit_code == 1 and "step must be between 1 and 1" in bad.output
+    bad = CliRunner().invoke(main, [*args[:-1], "1"], env=env)
+    assert bad.exit_code == 1 and "step must be between 2 and 2" in bad.output
 
 
 def test_demo_checkout_regression_explains_the_cart_drop(demo_home):
@@ -217,7 +219,7 @@ def test_demo_checkout_regression_explains_the_cart_drop(demo_home):
     assert start <= story.regression.time < story.regression.fix_time <= start + timedelta(days=story.days)
     con = duckdb.connect(str(demo_home.warehouse_path), read_only=True)
     try:
-        result = why_dropped(con, CART, 1)
+        result = why_dropped(con, CART, 2)
     finally:
         con.close()
     summary = by_key(result["summary"], "outcome")
