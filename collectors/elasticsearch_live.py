@@ -45,6 +45,7 @@ from collectors.live_http import (
     check_basic_auth,
     plain_url,
     retry_after,
+    tls_failure,
 )
 from opsledger.contract import SCHEMAS
 from opsledger.errors import OpsledgerError
@@ -216,7 +217,9 @@ class SearchClient(RetryingClient):
                 raise Retryable(f"no answer within {s.timeout_s:g} s (timeout)") from None
             except elasticsearch.ConnectionError as exc:
                 if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                    raise self.error(where, "TLS verification failed; set ca_file") from None
+                    raise self.error(
+                        where, f"TLS verification failed ({tls_failure(exc)}); set ca_file"
+                    ) from None
                 raise Retryable(f"connection failed ({_reason(exc)})") from None
             except elasticsearch.ApiError as exc:
                 cause = f"HTTP {exc.meta.status}: {_api_reason(exc)}"

@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from collectors.base import Chunk, Reject
 from collectors.ldif import GROUP_CLASSES, Snapshot
 from collectors.ldif_records import Entry, EntryError, binary_value, normalize_dn
-from collectors.live_http import backoff_delay
+from collectors.live_http import backoff_delay, tls_failure
 from opsledger.errors import OpsledgerError
 
 __all__ = ["LdapError", "LdapSettings", "snapshot"]
@@ -231,7 +231,9 @@ def _connect(settings: LdapSettings, password: str | None) -> ldap3.Connection:
             conn.start_tls()
         conn.bind()
     except Exception:
-        conn.unbind()
+        # After a failed StartTLS the socket is unusable: unbind's own error would hide the cause.
+        with contextlib.suppress(lx.LDAPException, OSError):
+            conn.unbind()
         raise
     return conn
 
@@ -240,6 +242,13 @@ def _with_retries(settings: LdapSettings, password: str | None, operation: str, 
     for attempt in range(settings.retries + 1):
         try:
             return call()
+        except ssl.SSLCertVerificationError as exc:
+            # ldap3 raises its own exceptions mixed with ssl's; an untrusted certificate is not
+            # transient, so it is reported at once rather than retried.
+            raise LdapError(
+                f"{settings.source}: {operation} at {settings.safe_url} failed: TLS verification failed "
+                f"({tls_failure(exc)}); set ca_file (or tls_verify false, for testing only)"
+            ) from None
         except RETRYABLE as exc:
             if attempt == settings.retries:
                 raise _error(settings, password, operation, exc, f"after {attempt + 1} attempts") from None

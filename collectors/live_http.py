@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -73,6 +74,12 @@ def plain_url(value: str, *, base_only: bool = False) -> str:
     if base_only and (parts.query or parts.fragment):
         raise ValueError("the base URL takes no query string or fragment")
     return value.rstrip("/")
+
+
+def tls_failure(error: BaseException) -> str:
+    """What a failed certificate verification says, without the OpenSSL noise around it."""
+    match = re.search(r"certificate verify failed: ([^(\]'\"]+)", str(error))
+    return f"certificate verify failed: {match.group(1).strip()}" if match else "certificate verify failed"
 
 
 def check_basic_auth(username_env: str | None, password_env: str | None) -> None:

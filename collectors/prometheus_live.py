@@ -37,6 +37,7 @@ from collectors.live_http import (
     check_basic_auth,
     plain_url,
     retry_after,
+    tls_failure,
 )
 from opsledger.contract import SCHEMAS
 from opsledger.errors import OpsledgerError
@@ -162,7 +163,11 @@ class PrometheusClient(RetryingClient):
     def __init__(self, settings: PrometheusSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(settings, sleep)
         self.session = requests.Session()
-        self.session.verify = settings.ca_file or settings.verify_tls
+        # Passed with every request, not only set on the session: requests lets REQUESTS_CA_BUNDLE /
+        # CURL_CA_BUNDLE override a session's verify (psf/requests#3829), which would ignore both a
+        # configured ca_file and verify_tls: false wherever those variables are set.
+        self.verify: bool | str = (settings.ca_file or True) if settings.verify_tls else False
+        self.session.verify = self.verify
         if settings.bearer_token_env:
             token = self._env(settings.bearer_token_env, "bearer_token_env")
             self.session.headers["Authorization"] = f"Bearer {token}"
@@ -188,10 +193,12 @@ class PrometheusClient(RetryingClient):
         def once() -> list[dict]:
             try:
                 response = self.session.get(
-                    url, params=params, timeout=(s.connect_timeout_s, s.read_timeout_s)
+                    url, params=params, timeout=(s.connect_timeout_s, s.read_timeout_s), verify=self.verify
                 )
             except requests.exceptions.SSLError as exc:
-                raise self.error(where, f"TLS verification failed ({_reason(exc)}); set ca_file") from None
+                raise self.error(
+                    where, f"TLS verification failed ({tls_failure(exc)}); set ca_file"
+                ) from None
             except requests.exceptions.ConnectTimeout:
                 raise Retryable(f"no connection within {s.connect_timeout_s:g} s (connect timeout)") from None
             except requests.exceptions.ReadTimeout:
