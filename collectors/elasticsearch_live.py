@@ -216,9 +216,11 @@ class SearchClient(RetryingClient):
             except elasticsearch.ConnectionTimeout:
                 raise Retryable(f"no answer within {s.timeout_s:g} s (timeout)") from None
             except elasticsearch.ConnectionError as exc:
-                if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                # The transport's str() names only the error class; the cause is in message/errors.
+                detail = f"{exc} {exc.message} {' '.join(map(str, exc.errors))}"
+                if "CERTIFICATE_VERIFY_FAILED" in detail:
                     raise self.error(
-                        where, f"TLS verification failed ({tls_failure(exc)}); set ca_file"
+                        where, f"TLS verification failed ({tls_failure(detail)}); set ca_file"
                     ) from None
                 raise Retryable(f"connection failed ({_reason(exc)})") from None
             except elasticsearch.ApiError as exc:

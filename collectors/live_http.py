@@ -76,7 +76,7 @@ def plain_url(value: str, *, base_only: bool = False) -> str:
     return value.rstrip("/")
 
 
-def tls_failure(error: BaseException) -> str:
+def tls_failure(error: BaseException | str) -> str:
     """What a failed certificate verification says, without the OpenSSL noise around it."""
     match = re.search(r"certificate verify failed: ([^(\]'\"]+)", str(error))
     return f"certificate verify failed: {match.group(1).strip()}" if match else "certificate verify failed"
