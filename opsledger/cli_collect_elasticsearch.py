@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from opsledger.cli_collect_prometheus import check_range, range_options, refresh_views
+from opsledger.cli_collect_prometheus import (
+    check_range,
+    configured,
+    name_option,
+    range_options,
+    refresh_views,
+)
 from opsledger.settings import Settings
 
 TABLES = ("log_records", "audit_events", "product_events")
@@ -18,23 +24,37 @@ TABLES = ("log_records", "audit_events", "product_events")
     "--settings",
     "settings_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML of the cluster and targets (default: $OPSLEDGER_HOME/elasticsearch.yaml).",
+    help="YAML of one cluster and its targets (default: live.elasticsearch in opsledger.yaml, "
+    "else $OPSLEDGER_HOME/elasticsearch.yaml).",
 )
+@name_option
 @range_options
 @click.option(
     "--table", "tables", multiple=True, type=click.Choice(TABLES), help="Only these targets (repeatable)."
 )
 def elasticsearch(
-    settings_path: Path | None, start: datetime | None, end: datetime | None, tables: tuple[str, ...]
+    settings_path: Path | None,
+    name: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    tables: tuple[str, ...],
 ) -> None:
     """Collect the configured index patterns for [START, END) into their tables, one UTC day at a
     time; each day is committed whole and only then advances the target's watermark."""
-    from opsledger.live_events import collect_events, load_settings
-    from opsledger.progress import record_progress
+    from opsledger.live_events import load_settings
 
     settings = Settings()
-    es = load_settings(settings_path or settings.home_dir / "elasticsearch.yaml")
     check_range(start, end)
+    legacy = settings.home_dir / "elasticsearch.yaml"
+    for es in configured(settings, "elasticsearch", name, settings_path, legacy, load_settings):
+        _collect(settings, es, start, end, list(tables) or None)
+    refresh_views(settings)
+
+
+def _collect(settings: Settings, es, start: datetime | None, end: datetime | None, tables: list[str] | None):
+    from opsledger.live_events import collect_events
+    from opsledger.progress import record_progress
+
     with record_progress() as bar:
         tasks: dict = {}
 
@@ -43,11 +63,10 @@ def elasticsearch(
                 tasks[table, day] = bar.add_task(f"{es.source} {table} {day.isoformat()}", total=None)
             bar.update(tasks[table, day], completed=n)
 
-        results = collect_events(settings, es, start, end, tables=list(tables) or None, progress=show)
+        results = collect_events(settings, es, start, end, tables=tables, progress=show)
     for result in results:
         click.echo(
             f"{result.source} {result.table}: {len(result.batches)} day(s) "
             f"[{result.start.isoformat()}, {result.end.isoformat()}), "
             f"{result.rows_written} rows stored, {result.rows_quarantined} quarantined"
         )
-    refresh_views(settings)

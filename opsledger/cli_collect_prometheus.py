@@ -49,23 +49,64 @@ def refresh_views(settings: Settings) -> None:
         con.close()
 
 
+def configured(
+    settings: Settings, kind: str, name: str | None, settings_path: Path | None, legacy: Path, load
+):
+    """The sources a ``collect`` command runs: the ``--settings`` file, else the ``live.<kind>`` entries of
+    opsledger.yaml (all, or ``--name``), else the older ``$OPSLEDGER_HOME/<kind>.yaml``."""
+    from opsledger.config import load_config
+
+    if settings_path is not None:
+        if name is not None:
+            raise OpsledgerError("give --settings FILE or --name (a source of opsledger.yaml), not both")
+        return [load(settings_path)]
+    live = load_config(settings.config_path).live_sources
+    if getattr(live, kind) or name is not None:
+        return live.pick(kind, name)
+    if not legacy.is_file():
+        raise OpsledgerError(
+            f"no {kind} source configured: add live.{kind} to {settings.config_path}, or give --settings FILE"
+        )
+    return [load(legacy)]
+
+
+def name_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--name", help="Collect only this source of opsledger.yaml's live section (default: all of them)."
+    )(command)
+
+
 @click.command("prometheus")
 @click.option(
     "--settings",
     "settings_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML of the server and queries (default: $OPSLEDGER_HOME/prometheus.yaml).",
+    help="YAML of one server and its queries (default: live.prometheus in opsledger.yaml, "
+    "else $OPSLEDGER_HOME/prometheus.yaml).",
 )
+@name_option
 @range_options
-def prometheus(settings_path: Path | None, start: datetime | None, end: datetime | None) -> None:
+def prometheus(
+    settings_path: Path | None, name: str | None, start: datetime | None, end: datetime | None
+) -> None:
     """Collect the configured PromQL queries for [START, END) into metric_samples, one UTC day at a
     time; each day is committed whole and only then advances the watermark."""
-    from opsledger.live_metrics import collect_metrics, load_settings
-    from opsledger.progress import record_progress
+    from opsledger.live_metrics import load_settings
 
     settings = Settings()
-    prom = load_settings(settings_path or settings.home_dir / "prometheus.yaml")
     check_range(start, end)
+    sources = configured(
+        settings, "prometheus", name, settings_path, settings.home_dir / "prometheus.yaml", load_settings
+    )
+    for prom in sources:
+        _collect(settings, prom, start, end)
+    refresh_views(settings)
+
+
+def _collect(settings: Settings, prom, start: datetime | None, end: datetime | None) -> None:
+    from opsledger.live_metrics import collect_metrics
+    from opsledger.progress import record_progress
+
     with record_progress() as bar:
         tasks: dict = {}
 
@@ -81,4 +122,3 @@ def prometheus(settings_path: Path | None, start: datetime | None, end: datetime
         f"[{result.start.isoformat()}, {result.end.isoformat()}), "
         f"{result.rows_written} samples stored, {result.rows_quarantined} quarantined{retried}"
     )
-    refresh_views(settings)

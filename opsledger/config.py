@@ -9,14 +9,25 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from opsledger.contract import INGEST_KINDS
 from opsledger.errors import ConfigError
+
+if TYPE_CHECKING:
+    from opsledger.config_live import LiveSources
 
 IngestKind = Literal[
     "metric_samples", "log_records", "audit_events", "directory", "test_results", "product_events"
@@ -134,6 +145,10 @@ class OpsledgerConfig(_Model):
     slas: list[Sla] = Field(default_factory=list)
     funnels: list[dict[str, Any]] = Field(default_factory=list)
     controls: list[dict[str, Any]] = Field(default_factory=list)
+    live: dict[str, Any] = Field(
+        default_factory=dict,
+        description="live servers and the test-report drop folder (opsledger.config_live)",
+    )
 
     base_dir: Path = Field(default=Path("."), exclude=True, description="folder of the config file")
 
@@ -145,6 +160,17 @@ class OpsledgerConfig(_Model):
         if duplicates:
             raise ValueError(f"source name {duplicates[0]!r} is used more than once")
         return sources
+
+    _live: LiveSources | None = PrivateAttr(default=None)
+
+    @property
+    def live_sources(self) -> LiveSources:
+        """The ``live:`` section, validated on first use (``load_config`` does it at load time)."""
+        if self._live is None:
+            from opsledger.config_live import parse
+
+            self._live = parse(self.live)
+        return self._live
 
     def sources_of(self, kind: str) -> list[FileSource]:
         return [s for s in self.sources if s.kind == kind]
@@ -169,18 +195,25 @@ def load_config(path: Path) -> OpsledgerConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the top level must be a mapping of settings")
     try:
-        return OpsledgerConfig.model_validate({**data, "base_dir": path.parent})
+        config = OpsledgerConfig.model_validate({**data, "base_dir": path.parent})
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = error["loc"]
-        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-        line = _line_of(text, loc)
-        got = (
-            f" (got {error['input']!r})"
-            if "input" in error and not isinstance(error["input"], dict | list)
-            else ""
-        )
-        raise ConfigError(f"{path}{f':{line}' if line else ''}: {field}: {error['msg']}{got}") from None
+        raise _error(path, text, exc.errors()[0], ()) from None
+    if config.live:
+        try:
+            config.live_sources  # noqa: B018 - validate the live section now, with its line numbers
+        except ValidationError as exc:
+            raise _error(path, text, exc.errors()[0], ("live",)) from None
+    return config
+
+
+def _error(path: Path, text: str, error: dict, prefix: tuple) -> ConfigError:
+    loc = (*prefix, *error["loc"])
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    line = _line_of(text, loc)
+    # The value of an unknown key is not echoed: it may be a secret put where only names belong.
+    shown = "input" in error and error["type"] != "extra_forbidden"
+    got = f" (got {error['input']!r})" if shown and not isinstance(error["input"], dict | list) else ""
+    return ConfigError(f"{path}{f':{line}' if line else ''}: {field}: {error['msg']}{got}")
 
 
 def _line_of(text: str, loc: tuple) -> int | None:

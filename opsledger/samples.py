@@ -87,6 +87,36 @@ funnels: []
 
 # Compliance controls come in a later release; the section is reserved.
 controls: []
+
+# Live sources, collected by `opsledger collect prometheus|elasticsearch|ldap` (all of a kind, or
+# --name one) and by Dagster: an asset per source and table, daily partitions, an hourly schedule
+# (today, plus any day since the watermark). Every option of a collector can be set here. Secrets
+# are never values: *_env fields name the environment variables that hold them.
+# test_report_drop: a folder CI copies Playwright JSON / JUnit XML reports into; a Dagster sensor
+# ingests each new file once into test_results.
+#live:
+#  prometheus:
+#    - name: prod
+#      url: https://prometheus.example.com
+#      bearer_token_env: PROMETHEUS_TOKEN        # or username_env + password_env
+#      queries:
+#        - {query: 'http_requests_total', step: 60s}
+#        - {name: up, query: 'up{job="api"}', step: 5m}
+#  elasticsearch:
+#    - name: logs
+#      url: https://es.example.com:9200
+#      api_key_env: ES_API_KEY                   # or username_env + password_env
+#      targets:
+#        - {table: log_records, index: 'logs-*', tiebreak_field: event.id}
+#        - {table: audit_events, index: 'audit-*', tiebreak_field: event.id}
+#  ldap:
+#    - name: corp
+#      url: ldaps://ldap.example.com
+#      base_dn: dc=example,dc=com
+#      bind_dn: cn=opsledger-reader,dc=example,dc=com
+#      password_env: LDAP_BIND_PASSWORD
+#  test_report_drop:
+#    path: data/test-drop
 """
 
 

@@ -12,6 +12,7 @@ from assets import funnels, ingest, metrics, slo
 from opsledger.config import load_config
 from opsledger.settings import Settings
 from pipelines import jobs
+from pipelines.live import live_defs
 from pipelines.partitions import daily_partitions
 from pipelines.resources import LakeResource, WarehouseResource
 
@@ -20,17 +21,21 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     config = load_config(settings.config_path)
     partitions = daily_partitions(config.partitions_start)
     domains = [ingest.defs(partitions), metrics.defs(), funnels.defs(), slo.defs()]
+    live = live_defs(settings, config, partitions)  # empty unless opsledger.yaml has a live: section
     return dg.Definitions(
-        assets=[asset for domain in domains for asset in domain.assets],
+        assets=[asset for domain in domains for asset in domain.assets] + live.assets,
         asset_checks=[check for domain in domains for check in domain.asset_checks],
-        jobs=[jobs.ingest_job, jobs.marts_job],
+        jobs=[jobs.ingest_job, jobs.marts_job, *live.jobs],
         schedules=[
             jobs.build_daily_ingest_schedule(config.partitions_start),
             jobs.daily_marts_schedule,
+            *live.schedules,
         ],
+        sensors=live.sensors,
         resources={
             "lake": LakeResource(lake_dir=str(settings.lake_dir), config_path=str(settings.config_path)),
             "warehouse": WarehouseResource(warehouse_path=str(settings.warehouse_path)),
+            **live.resources,
         },
         # Ingest steps of different kinds run in parallel processes; DuckDB writers are serialized
         # across all runs by the `duckdb` pool, not by the executor.
