@@ -40,8 +40,15 @@ def collect() -> None:
     help="Attribute names and group nesting; auto asks the server's root DSE.",
 )
 @click.option("--page-size", default=500, show_default=True, help="Entries per page of the paged search.")
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA bundle (PEM) to verify the server's certificate with (default: the system's).",
+)
 @click.option("--no-tls-verify", is_flag=True, help="Accept any server certificate (testing only).")
-def ldap(url, base_dn, bind_dn, password_env, start_tls, name, flavor, page_size, no_tls_verify) -> None:
+def ldap(
+    url, base_dn, bind_dn, password_env, start_tls, name, flavor, page_size, ca_file, no_tls_verify
+) -> None:
     """Snapshot users, groups and memberships of an LDAP directory (OpenLDAP or Active Directory):
     the one given by --url and the other options, else each live.ldap source of opsledger.yaml."""
     from collectors.ldap_live import LdapSettings
@@ -50,7 +57,12 @@ def ldap(url, base_dn, bind_dn, password_env, start_tls, name, flavor, page_size
 
     settings = Settings()
     if url is None:
-        explicit = {"--base-dn": base_dn, "--bind-dn": bind_dn, "--password-env": password_env}
+        explicit = {
+            "--base-dn": base_dn,
+            "--bind-dn": bind_dn,
+            "--password-env": password_env,
+            "--ca-file": ca_file,
+        }
         given = [option for option, value in explicit.items() if value is not None]
         if given:
             raise OpsledgerError(
@@ -73,6 +85,7 @@ def ldap(url, base_dn, bind_dn, password_env, start_tls, name, flavor, page_size
             start_tls=start_tls,
             flavor=flavor,
             page_size=page_size,
+            ca_file=ca_file,
             tls_verify=not no_tls_verify,
         )
         directories = [_explicit_settings(LdapSettings, options)]

@@ -126,10 +126,16 @@ def test_ldap_refuses_an_untrusted_certificate_by_default(mode, tls_slapd, home_
 
 @pytest.mark.parametrize("mode", ["ldaps", "starttls"])
 def test_ldap_collects_with_the_ca_file(mode, tls_slapd, pki, home_env):
+    result = CliRunner().invoke(main, [*ldap_args(tls_slapd, mode), "--ca-file", str(pki.ca_file)])
+    assert result.exit_code == 0, result.output
+    assert f"ldap:tls: {len(USERS)} users, 1 groups, {len(USERS)} memberships" in result.output
+    assert lake_count(home_env, "directory_users") == len(USERS)
+
+
+def test_ldap_python_api_takes_the_ca_file(tls_slapd, pki, home_env):
     settings = LdapSettings(
         name="tls",
-        url=tls_slapd.ldaps_url if mode == "ldaps" else tls_slapd.url,
-        start_tls=mode == "starttls",
+        url=tls_slapd.ldaps_url,
         base_dn=BASE_DN,
         bind_dn=READER_DN,
         password_env=PASSWORD_ENV,
@@ -141,7 +147,6 @@ def test_ldap_collects_with_the_ca_file(mode, tls_slapd, pki, home_env):
         "directory_groups": 1,
         "directory_memberships": len(USERS),
     }
-    assert lake_count(home_env, "directory_users") == len(USERS)
 
 
 @pytest.mark.parametrize("mode", ["ldaps", "starttls"])
