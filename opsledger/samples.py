@@ -84,6 +84,9 @@ funnels: []
 #    window: 1d
 #    mode: ordered
 #    breakdown: tenant_id
+#    breakdowns: [$browser, plan]   # more properties the dashboard offers to break down by
+#    exclusions: [{event: logout, from_step: 1, to_step: 2}]
+#    identities: identities.csv     # distinct_id,person_id: several ids merged into one person
 
 # Compliance controls come in a later release; the section is reserved.
 controls: []
