@@ -34,20 +34,26 @@ def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) 
 
 def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None) -> None:
     window_us = spec.window_seconds * 1_000_000
-    text, params = events_statement(sql.load("funnels/create_funnel_events"), spec)
-    con.execute(text, params)
+    # Ordered chains look steps up by time alone and need no per-unit event order (the costly part).
+    events = "create_ordered_events" if spec.mode == "ordered" else "create_funnel_events"
+    text, params = events_statement(sql.load(f"funnels/{events}"), spec)
+    con.execute(text, {k: v for k, v in params.items() if f"${k}" in text})
     n = len(spec.steps)
     if spec.mode == "unordered":
         _run(con, "create_unordered_anchors")
         for k in range(1, n + 1):
             _run(con, "extend_unordered_chain", {"k": k, "window_us": window_us})
         _run(con, "create_unordered_attempts")
-    else:
+    elif spec.mode == "strict":
         _run(con, "create_funnel_anchors")
-        extend = "extend_strict_chain" if spec.mode == "strict" else "extend_ordered_chain"
         for k in range(2, n + 1):
-            _run(con, extend, {"k": k, "gap_us": gap_us(spec, k)})
-        _run(con, "create_funnel_attempts", {"window_us": window_us})
+            _run(con, "extend_strict_chain", {"k": k, "gap_us": gap_us(spec, k)})
+        _run(con, "create_funnel_attempts", {"window_us": window_us, "pruned": False})
+    else:
+        _run(con, "create_ordered_anchors")
+        for k in range(2, n + 1):
+            _run(con, "extend_ordered_chain", {"k": k, "gap_us": gap_us(spec, k), "window_us": window_us})
+        _run(con, "create_funnel_attempts", {"window_us": window_us, "pruned": True})
     for i, exclusion in enumerate(spec.exclusions, start=1):
         _run(
             con,
@@ -87,7 +93,8 @@ def funnel_steps(con: duckdb.DuckDBPyConnection, spec: FunnelSpec) -> pa.Table:
     seconds from the previous step. Rows with ``is_total`` are the whole funnel; the others are
     one group per breakdown value (only when the spec has a breakdown)."""
     with evaluated(con, spec):
-        table = _arrow(con, "select_funnel_steps", {"n": len(spec.steps), "events": spec.step_names})
+        params = {"n": len(spec.steps), "events": spec.step_names, "by_breakdown": spec.breakdown is not None}
+        table = _arrow(con, "select_funnel_steps", params)
     if spec.breakdown is None:
         return table.filter(table["is_total"])
     # A left join gives an empty funnel its zero rows; drop the phantom group it adds for breakdowns.
