@@ -16,11 +16,13 @@ import duckdb
 import pyarrow as pa
 
 from opsledger import sql
+from opsledger.slo.durations import parse_prom_duration
 from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.periods import MINUTE, Window, floor_minute, window_at
 from opsledger.slo.spec import SLO
 
 BURN_RATE_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+BURN_RATE_DURATIONS = tuple(parse_prom_duration(w) for w in BURN_RATE_WINDOWS)
 LONGEST_BURN_WINDOW = timedelta(days=3)
 HOUR = timedelta(hours=1)
 
@@ -117,3 +119,39 @@ def evaluate_facts(con, facts: pa.Table, slo: SLO, objective: int, windows: list
     return result.set_column(0, "at", result.column("at").cast(pa.timestamp("us", tz="UTC"))).set_column(
         1, "window_start", result.column("window_start").cast(pa.timestamp("us", tz="UTC"))
     )
+
+
+def windowed_history(
+    con: duckdb.DuckDBPyConnection,
+    facts: pa.Table,
+    slo: SLO,
+    objective: int,
+    start: datetime,
+    end: datetime,
+    step: timedelta = timedelta(minutes=5),
+) -> pa.Table:
+    """Error ratios and burn rates over 5m … 3d, SLI and budget remaining of a rolling Occurrences
+    SLO at every instant ``start``, ``start + step``, … ≤ ``end``, per group: a history of what
+    Sloth's recording rules record, exact and event-weighted. Each row equals ``evaluate_facts`` at
+    its instant (the same sums); the facts must cover the period before ``start``."""
+    period = slo.time_window.length
+    if not slo.time_window.rolling or period is None or slo.budgeting_method != "Occurrences":
+        raise ValueError(f"SLO {slo.name}: a windowed history needs a rolling Occurrences SLO")
+    start, end = floor_minute(start), floor_minute(end)
+    lengths = [*BURN_RATE_DURATIONS, period]
+    if step < MINUTE or step % MINUTE or any(length % step for length in lengths):
+        raise ValueError(f"the step {step} must be whole minutes dividing every window and the period")
+    params = {
+        "start": start,
+        "end": end,
+        "step": step,
+        "grid_start": start - max(lengths),
+        "lags": [length // step for length in lengths],
+        "error_budget": slo.objectives[objective].error_budget,
+    }
+    con.register("slo_step_facts", facts)
+    try:
+        result = con.sql(sql.load("slo/select_windowed_error_ratios"), params=params).to_arrow_table()
+    finally:
+        con.unregister("slo_step_facts")
+    return result.set_column(0, "at", result.column("at").cast(pa.timestamp("us", tz="UTC")))
