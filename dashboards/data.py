@@ -204,6 +204,14 @@ def slo_alerts(filters: Filters, name: str) -> pl.DataFrame:
     return _run(filters, "select_slo_alerts", {"name": name, "start": params["start"], "end": params["end"]})
 
 
+def slo_policy_events(filters: Filters, name: str) -> pl.DataFrame:
+    """One SLO's error-budget policy events overlapping the filters (budget exhausted, large incidents)."""
+    params = filters.params()
+    return _run(
+        filters, "select_slo_policy_events", {"name": name, "start": params["start"], "end": params["end"]}
+    )
+
+
 def sla_months(filters: Filters) -> pl.DataFrame:
     """Every configured SLA per month: uptime, downtime, exclusions, met and credit."""
     return _run(filters, "select_slo_sla_months", {})

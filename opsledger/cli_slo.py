@@ -110,6 +110,8 @@ STATUS_COLUMNS = (
     "burn_rate_3d",
     "time_to_exhaustion_hours",
     "status",
+    "budget_exhausted_at",
+    "incidents_over_20pct",
 )
 HISTORY_COLUMNS = (
     "date",
@@ -124,6 +126,21 @@ HISTORY_COLUMNS = (
     "burn_rate",
     "burn_rate_1d",
     "status",
+    "policy_events",
+)
+POLICY_COLUMNS = (
+    "name",
+    "objective",
+    "group",
+    "event",
+    "start",
+    "end",
+    "period_start",
+    "period_end",
+    "bad",
+    "budget",
+    "budget_share",
+    "minutes",
 )
 SLA_COLUMNS = (
     "name",
@@ -200,14 +217,47 @@ def status(at_text: str | None, fmt: str) -> None:
     --at defaults to the minute after the newest record in the warehouse (not now), so a
     warehouse of past data, like the demo's, shows its last state instead of NO_DATA."""
     from opsledger.slo.evaluate import evaluate
+    from opsledger.slo.facts import covering_builder
+    from opsledger.slo.periods import nominal_period, window_at
+    from opsledger.slo.policy import policy_events
 
     _, slos, con = _open_configured()
+    rows = []
     try:
         at = _instant(at_text, "--at") or _latest_data_time(con)
-        rows = [row for item in slos for row in evaluate(con, item, at)]
+        for item in slos:
+            since = window_at(item.time_window, at).start
+            # One build of the facts serves the evaluation and the policy events' rolling windows.
+            facts = covering_builder(
+                con, item, since - nominal_period(item.time_window) - timedelta(days=3), at
+            )
+            found = evaluate(con, item, at, facts=facts)
+            events = policy_events(con, item, since, at, facts=facts)
+            rows += [_with_policy(row, events) for row in found]
     finally:
         con.close()
     _emit(rows, STATUS_COLUMNS, fmt)
+
+
+def _with_policy(row: dict, events: list[dict]) -> dict:
+    """The status row with the budget exhaustion in effect at its instant and the large incidents
+    that ended inside its window."""
+    mine = [e for e in events if (e["objective"], e["group"]) == (row["objective"], row["group"])]
+    current = [
+        e
+        for e in mine
+        if e["event"] == "budget_exhausted"
+        and e["start"] < row["at"]
+        and (e["end"] is None or e["end"] > row["at"])
+    ]
+    incidents = [
+        e for e in mine if e["event"] == "incident_over_20pct" and row["window_start"] < e["end"] <= row["at"]
+    ]
+    return {
+        **row,
+        "budget_exhausted_at": current[-1]["start"] if current else None,
+        "incidents_over_20pct": len(incidents),
+    }
 
 
 @slo.command()
@@ -217,9 +267,13 @@ def status(at_text: str | None, fmt: str) -> None:
 @_FORMAT
 def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> None:
     """Daily series of SLO NAME: its state at the end of each day (midnight in its time zone)."""
+    from zoneinfo import ZoneInfo
+
     from opsledger.slo.catalog import find
     from opsledger.slo.evaluate import history as daily
+    from opsledger.slo.facts import covering_builder
     from opsledger.slo.periods import nominal_period
+    from opsledger.slo.policy import describe, policy_events
 
     _, slos, con = _open_configured()
     try:
@@ -228,10 +282,50 @@ def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> 
         start = _instant(from_text, "--from") or end - nominal_period(item.time_window)
         if start >= end:
             raise ConfigError("--from must be before --to")
-        rows = daily(con, item, start, end)
+        facts = covering_builder(con, item, start - timedelta(days=400), end)
+        rows = daily(con, item, start, end, facts=facts)
+        events = policy_events(con, item, start, end, facts=facts)
     finally:
         con.close()
+    zone = ZoneInfo(item.time_window.time_zone)
+    for row in rows:
+        # Each day's row lists the policy events that began that day (in the SLO's time zone).
+        row["policy_events"] = "; ".join(
+            describe(e)
+            for e in events
+            if (e["objective"], e["group"]) == (row["objective"], row["group"])
+            and e["start"].astimezone(zone).date() == row["date"]
+        )
     _emit(rows, HISTORY_COLUMNS, fmt)
+
+
+@slo.command()
+@click.argument("name", required=False)
+@click.option("--from", "from_text", metavar="ISO8601", help="Default: one SLO window before --to.")
+@click.option("--to", "to_text", metavar="ISO8601", help="Default: newest data.")
+@_FORMAT
+def events(name: str | None, from_text: str | None, to_text: str | None, fmt: str) -> None:
+    """Error-budget policy events of SLO NAME (default: every SLO): budget exhausted (and when it
+    recovered) and incidents over 20 % of the period's budget, overlapping [--from, --to)."""
+    from opsledger.slo.catalog import find
+    from opsledger.slo.facts import covering_builder
+    from opsledger.slo.periods import nominal_period
+    from opsledger.slo.policy import policy_events
+
+    _, slos, con = _open_configured()
+    try:
+        chosen = [find(slos, name)] if name is not None else slos
+        end = _instant(to_text, "--to") or _latest_data_time(con)
+        rows = []
+        for item in chosen:
+            start = _instant(from_text, "--from") or end - nominal_period(item.time_window)
+            if start >= end:
+                raise ConfigError("--from must be before --to")
+            facts = covering_builder(con, item, start - timedelta(days=400), end)
+            rows += policy_events(con, item, start, end, facts=facts)
+    finally:
+        con.close()
+    _emit(rows, POLICY_COLUMNS, fmt)
 
 
 @click.group()
@@ -258,9 +352,79 @@ def report(month: str, names: tuple[str, ...], fmt: str) -> None:
         con.close()
         known = ", ".join(s.name for s in config.slas) or "none configured (slas in opsledger.yaml)"
         raise ConfigError(f"no SLA named {unknown[0]!r} (known: {known})" if unknown else f"no SLAs: {known}")
+    from opsledger.slo.corrections import sla_with_corrections
+
     try:
-        rows = [report_month(con, item, find(slos, item.slo), year, number) for item in chosen]
+        rows = [
+            report_month(con, sla_with_corrections(con, item), find(slos, item.slo), year, number)
+            for item in chosen
+        ]
     finally:
         con.close()
     columns = SLA_COLUMNS + (("downtime_periods", "maintenance") if fmt == "json" else ())
     _emit(rows, columns, fmt)
+
+
+CORRECTION_COLUMNS = ("slo", "start", "end", "reason", "author", "recorded_at", "correction_id")
+
+
+@slo.command()
+@click.argument("name")
+@click.option("--from", "from_text", required=True, metavar="ISO8601", help="Start of the excluded range.")
+@click.option("--to", "to_text", required=True, metavar="ISO8601", help="End of the range (exclusive).")
+@click.option("--reason", required=True, help="Why the range does not count (kept in the audit log).")
+@click.option("--author", help="Who excludes it (default: $USER).")
+def correct(name: str, from_text: str, to_text: str, reason: str, author: str | None) -> None:
+    """Exclude [--from, --to) from SLO NAME's SLI and error budget, retroactively.
+
+    The correction is recorded as an audit event (action slo.correction) in the lake; `opsledger
+    slo status` sees it at once, the marts after the next `opsledger build`. Recording the same
+    SLO, range and reason again changes nothing."""
+    from opsledger.config import load_config
+    from opsledger.settings import Settings
+    from opsledger.slo.catalog import find, load_configured
+    from opsledger.slo.corrections import record_correction
+
+    start, end = _instant(from_text, "--from"), _instant(to_text, "--to")
+    settings = Settings()
+    find(load_configured(load_config(settings.config_path)), name)
+    found, created = record_correction(settings.lake_dir, name, start, end, reason, author)
+    span = f"[{found.start:%Y-%m-%d %H:%M} – {found.end:%Y-%m-%d %H:%M} UTC)"
+    if created:
+        _refresh_views(settings)
+        click.echo(f"recorded correction {found.correction_id} of {name}: {span} by {found.author}")
+        click.echo("the SLO marts and dashboards show it after the next `opsledger build`")
+    else:
+        click.echo(
+            f"correction {found.correction_id} of {name} {span} was already recorded by {found.author} "
+            f"at {found.recorded_at:%Y-%m-%d %H:%M} UTC; nothing written"
+        )
+
+
+def _refresh_views(settings) -> None:
+    # As after `opsledger ingest`: audit_events is an empty view until the views are refreshed when
+    # it had no files at the last build, and `slo status` should see the correction at once.
+    from opsledger import warehouse
+
+    con = warehouse.connect(settings.warehouse_path, read_only=False)
+    try:
+        warehouse.refresh_views(con, settings.lake_dir)
+    finally:
+        con.close()
+
+
+@slo.command()
+@click.argument("name", required=False)
+@_FORMAT
+def corrections(name: str | None, fmt: str) -> None:
+    """The corrections recorded for SLO NAME (default: every SLO), oldest range first."""
+    from opsledger.config import load_config
+    from opsledger.settings import Settings
+    from opsledger.slo.catalog import find, load_configured
+    from opsledger.slo.corrections import list_lake_corrections
+
+    settings = Settings()
+    if name is not None:
+        find(load_configured(load_config(settings.config_path)), name)
+    rows = [c.as_row() for c in list_lake_corrections(settings.lake_dir, name)]
+    _emit(rows, CORRECTION_COLUMNS, fmt)

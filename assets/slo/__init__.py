@@ -7,6 +7,7 @@ from assets.slo.assets import slo_marts
 from assets.slo.checks import (
     alert_intervals_disjoint,
     error_budget_consumed_matches_sli,
+    policy_events_meet_their_thresholds,
     sla_uptime_matches_minutes,
 )
 
@@ -18,5 +19,6 @@ def defs() -> DomainDefs:
             error_budget_consumed_matches_sli,
             alert_intervals_disjoint,
             sla_uptime_matches_minutes,
+            policy_events_meet_their_thresholds,
         ],
     )

@@ -24,8 +24,12 @@ DESCRIPTIONS: dict[str, str] = {
     "slo_alerts": "The multi-window, multi-burn-rate alerts (SRE Workbook ch. 5: page 1h/5m and 6h/30m, "
     "ticket 1d/2h and 3d/6h) replayed minute by minute over history, as intervals during which each "
     "would have fired.",
+    "slo_policy_events": "Error-budget policy events per SLO objective and group: the minute the window's "
+    "budget was exhausted (and when it had budget again, in a rolling window), and every incident — a run of "
+    "minutes under the objective, gaps under 5 minutes merged — whose bad events exceeded 20 % of the "
+    "period's error budget.",
     "sla_months": "Per configured SLA and calendar month (in its time zone) with data: minutes, downtime, "
-    "excluded maintenance, uptime, met or missed, and the service credit owed.",
+    "excluded maintenance and SLO corrections, uptime, met or missed, and the service credit owed.",
 }
 assert {f"mart_{name}" for name in DESCRIPTIONS} == set(SCHEMAS)
 # The sources an SLI or an SLA's maintenance windows can be computed from.

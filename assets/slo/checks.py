@@ -32,6 +32,17 @@ where downtime_minutes + excluded_minutes > minutes
         uptime - (minutes - excluded_minutes - downtime_minutes) / (minutes - excluded_minutes)) > $tolerance)
 """
 
+# Every stored event is what it claims: an incident over 20 % of its period's budget, an exhaustion
+# at a spent budget, each with its share computed from its own figures.
+POLICY_PROBLEMS = """
+select name, objective, "group", event, "start" from mart_slo_policy_events
+where budget <= 0
+    or abs(budget_share - bad / budget) > $tolerance
+    or (event = 'incident_over_20pct' and (bad <= 0.2 * budget or "end" <= "start"))
+    or (event = 'budget_exhausted' and (bad < budget * (1 - 1e-9) or "end" <= "start"))
+    or event not in ('incident_over_20pct', 'budget_exhausted')
+"""
+
 
 def _failures(warehouse: WarehouseResource, query: str, params: dict) -> list[tuple]:
     with warehouse.connect(read_only=True) as con:
@@ -59,4 +70,12 @@ def sla_uptime_matches_minutes(warehouse: WarehouseResource) -> dg.AssetCheckRes
     bad = _failures(warehouse, UPTIME_MISMATCHES, {"tolerance": TOLERANCE})
     return dg.AssetCheckResult(
         passed=not bad, metadata={"mismatches": len(bad), "first": str(bad[0]) if bad else ""}
+    )
+
+
+@dg.asset_check(asset=slo_key("slo_policy_events"), pool=DUCKDB_POOL, blocking=True)
+def policy_events_meet_their_thresholds(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    bad = _failures(warehouse, POLICY_PROBLEMS, {"tolerance": TOLERANCE})
+    return dg.AssetCheckResult(
+        passed=not bad, metadata={"bad_events": len(bad), "first": str(bad[0]) if bad else ""}
     )

@@ -52,10 +52,16 @@ plotly_config = {"displaylogo": False}
 name = st.selectbox("SLO", status["name"].unique(maintain_order=True).to_list(), key="slo")
 window = status.filter(pl.col("name") == name)["time_window"][0]
 history = data.slo_history(filters, name)
+events = data.slo_policy_events(filters, name)
 if history.is_empty():
     st.info("No whole day of this SLO's history in the chosen days.")
 else:
-    st.plotly_chart(charts.budget_burn_down(history, window), config=plotly_config)
+    burn_down = charts.budget_burn_down(history, window)
+    for moment in events.filter(pl.col("event") == "budget_exhausted")["start"].to_list():
+        burn_down.add_vline(x=moment.isoformat(), line_dash="dash", line_color="firebrick", opacity=0.6)
+    st.plotly_chart(burn_down, config=plotly_config)
+    if not events.filter(pl.col("event") == "budget_exhausted").is_empty():
+        st.caption("Dashed red: the minute the window's error budget was exhausted.")
 
 burn = data.slo_burn_rates(filters, name)
 alerts = data.slo_alerts(filters, name)
@@ -72,6 +78,31 @@ if not alerts.is_empty():
         ),
         hide_index=True,
         key="slo_alerts",
+    )
+
+st.subheader("Error-budget policy events")
+if events.is_empty():
+    st.caption("No budget exhausted and no incident over 20 % of the budget in the chosen days.")
+else:
+    st.dataframe(
+        events.select(
+            pl.col("event")
+            .replace(
+                {"budget_exhausted": "budget exhausted", "incident_over_20pct": "incident > 20 % of budget"}
+            )
+            .alias("Event"),
+            pl.col("group").alias("Group"),
+            pl.col("start").alias("Start"),
+            pl.col("end").alias("End"),
+            pl.col("minutes").alias("Minutes"),
+            (pl.col("budget_share") * 100).round(1).alias("% of budget"),
+        ),
+        hide_index=True,
+        key="slo_policy_events",
+    )
+    st.caption(
+        "An incident is a run of minutes under the objective (gaps under 5 minutes merged); budget exhausted "
+        "ends when the rolling window has budget again (empty: still exhausted)."
     )
 
 st.subheader("SLAs by month")

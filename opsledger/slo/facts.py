@@ -3,7 +3,9 @@ history and alert replay is computed from, so a changed target or method recompu
 
 Sources are SQL over a contract table (or a whole query) and Prometheus counters already stored
 in ``metric_samples`` (raw, so increases are computed here with counter-reset handling). A minute
-without events is absent from the facts, never a zero: missing data burns no budget.
+without events is absent from the facts, never a zero: missing data burns no budget. Minutes an
+SLO correction excludes (``opsledger.slo.corrections``) are absent too, so every consumer of the
+facts applies corrections retroactively without knowing about them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pyarrow as pa
 
 from opsledger import sql
 from opsledger.contract import SCHEMAS, TS
+from opsledger.slo.corrections import exclude_corrected
 from opsledger.slo.spec import (
     SLO,
     ErrorRatioIndicator,
@@ -119,7 +122,7 @@ def build_facts(
         raise SourceError(f"SLO {slo.name}: a raw error-ratio SLI has no event counts to keep as facts")
     else:  # pragma: no cover - the model has no other indicator kinds
         raise SourceError(f"SLO {slo.name}: unknown indicator {indicator!r}")
-    return _combine(con, slo.name, part, total, counts_bad)
+    return exclude_corrected(con, slo.name, _combine(con, slo.name, part, total, counts_bad))
 
 
 def _combine(con, name: str, part: pa.Table, total: pa.Table, counts_bad: bool) -> pa.Table:

@@ -4,6 +4,10 @@ Sloth ``prometheus/v1``, one or many YAML documents per file.
 Every problem is one ``ConfigError`` line naming the file, the line, the document (when the file
 holds several), the field as the user wrote it and the problem, e.g.
 ``slos.yaml:12 (document 2): spec.objectives[0].target: must be in (0, 1), got 1.5``.
+
+Grouped SLOs — one instance per value of some columns (SQL sources) or labels (Prometheus) —
+are set in OpenSLO v1 with the metadata annotation ``opsledger.io/group-by: service,tenant_id``
+(see ``opsledger.slo.openslo``); a column the SQL table lacks is an error at that annotation.
 """
 
 from __future__ import annotations

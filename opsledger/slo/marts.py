@@ -9,7 +9,11 @@ the instant ``opsledger slo status`` evaluates at by default, so the status mart
 * ``mart_slo_burn_rates``: 1 h and 6 h burn rates at the end of every hour, with the page
   thresholds, for the burn-rate chart.
 * ``mart_slo_alerts``: the replayed page / ticket alert intervals.
-* ``mart_sla_months``: every configured SLA for every month (in its time zone) with data.
+* ``mart_slo_policy_events``: error-budget policy events (``opsledger.slo.policy``): budget
+  exhausted (and recovered), and incidents over 20 % of the period's budget.
+* ``mart_sla_months``: every configured SLA for every month (in its time zone) with data; SLO
+  corrections (``opsledger.slo.corrections``) count as excluded minutes there, and are absent from
+  the facts every other mart is computed from.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from opsledger import sql
 from opsledger.config import OpsledgerConfig
 from opsledger.contract import TS
 from opsledger.slo.catalog import find, load_configured
+from opsledger.slo.corrections import sla_with_corrections
 from opsledger.slo.evaluate import evaluate, history
 from opsledger.slo.facts import FactsBuilder, covering_builder
+from opsledger.slo.policy import EVENT_SCHEMA, policy_events
 from opsledger.slo.replay import alert_windows_for, replay_alerts
 from opsledger.slo.sla import report_month
 from opsledger.slo.spec import SLO
@@ -59,6 +65,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         + [("page_threshold_1h", _F), ("page_threshold_6h", _F)]
     ),
     "mart_slo_alerts": pa.schema([*_KEYS, ("severity", _S), ("start", TS), ("end", TS)]),
+    "mart_slo_policy_events": pa.schema([("name", _S), ("objective", _S), *EVENT_SCHEMA]),
     "mart_sla_months": pa.schema(
         [("name", _S), ("slo", _S), ("month", _S), ("time_zone", _S), ("minutes", pa.int64())]
         + [("downtime_minutes", pa.int64()), ("excluded_minutes", pa.int64()), ("uptime", _F)]
@@ -105,8 +112,9 @@ def compute_slo_marts(con: duckdb.DuckDBPyConnection, config: OpsledgerConfig) -
             for index in range(len(item.objectives)):
                 rows["mart_slo_alerts"] += replay_alerts(con, item, start, end, objective=index, facts=built)
             rows["mart_slo_burn_rates"] += _burn_rates(con, item, start, end, built)
-        for sla in config.slas:
-            item = find(slos, sla.slo)
+            rows["mart_slo_policy_events"] += policy_events(con, item, start, end, facts=built)
+        for configured in config.slas:
+            item, sla = find(slos, configured.slo), sla_with_corrections(con, configured)
             for year, month in _months(start, end, sla.time_zone):
                 report = report_month(con, sla, item, year, month, facts=facts[item.name])
                 rows["mart_sla_months"].append(

@@ -3,10 +3,23 @@
 
 The input models mirror the YAML field names, so a validation error's location is the path
 the user wrote (``spec.objectives[0].target``).
+
+Grouped SLOs (one instance per value of some columns or labels, e.g. per service or tenant) are
+declared with an OpenSLO v1 metadata annotation, since OpenSLO has no field for them::
+
+    metadata:
+      name: api-availability-per-tenant
+      annotations:
+        opsledger.io/group-by: service,tenant_id
+
+The value is a comma-separated list of column names of the indicator's SQL table (every SQL
+source of the indicator must have them) or of Prometheus label names; each instance is named by
+its values joined with commas (``checkout,acme``) in the ``group`` field of every result.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from opsledger.contract import SCHEMAS
 from opsledger.slo.durations import Shorthand, parse_shorthand
 from opsledger.slo.spec import (
     SLO,
@@ -34,6 +48,8 @@ from opsledger.slo.spec import (
 )
 
 Loc = tuple[str | int, ...]
+GROUP_BY_ANNOTATION = "opsledger.io/group-by"
+_GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class InputModel(BaseModel):
@@ -45,6 +61,7 @@ class MetadataIn(InputModel):
     name: str
     display_name: str | None = None
     labels: dict[str, str | list[str]] | None = None
+    annotations: dict[str, str] | None = None
 
 
 class MetricSourceIn(InputModel):
@@ -170,6 +187,7 @@ def slo_from_v1(data: dict[str, Any], path: Path, document: int, named: NamedDoc
     for i, objective in enumerate(objectives):
         _check_objective(objective, spec.budgeting_method, window, indicator, ("spec", "objectives", i))
     labels = {k: ",".join(v) if isinstance(v, list) else v for k, v in (doc.metadata.labels or {}).items()}
+    group_by = _group_by(doc.metadata.annotations or {}, indicator)
     return SLO(
         name=doc.metadata.name,
         service=spec.service,
@@ -180,8 +198,31 @@ def slo_from_v1(data: dict[str, Any], path: Path, document: int, named: NamedDoc
         budgeting_method=spec.budgeting_method,
         indicator=indicator,
         labels=labels,
+        group_by=group_by,
         origin=Origin(path=path, document=document, format="openslo/v1"),
     )
+
+
+def _group_by(annotations: dict[str, str], indicator) -> tuple[str, ...]:
+    text = annotations.get(GROUP_BY_ANNOTATION)
+    if text is None:
+        return ()
+    at = ("metadata", "annotations", GROUP_BY_ANNOTATION)
+    names = tuple(part.strip() for part in text.split(","))
+    if not all(names):
+        raise SpecProblem(at, f"expected comma-separated column or label names, got {text!r}")
+    for name in names:
+        if not _GROUP_NAME.match(name):
+            raise SpecProblem(at, f"not a column or label name: {name!r}")
+    if len(set(names)) != len(names):
+        raise SpecProblem(at, f"a name is repeated in {text!r}")
+    sources = [getattr(indicator, side, None) for side in ("good", "bad", "total", "source")]
+    for source in sources:
+        if isinstance(source, SqlSource) and source.table is not None:
+            missing = [n for n in names if n not in SCHEMAS[source.table].names]
+            if missing:
+                raise SpecProblem(at, f"{source.table} has no column {missing[0]!r}")
+    return names
 
 
 def _time_window(windows: list[TimeWindowIn]) -> TimeWindow:

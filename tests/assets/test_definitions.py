@@ -48,9 +48,18 @@ OTHER_KEYS = {
     ("mart", "funnels", "funnel_trends"),
     ("mart", "funnels", "funnel_time_to_convert"),
     ("mart", "funnels", "funnel_why"),
+    ("mart", "funnels", "funnel_breakdowns"),
+    ("mart", "funnels", "funnel_people"),
     *(
         ("mart", "slo", name)
-        for name in ("slo_status", "slo_history", "slo_burn_rates", "slo_alerts", "sla_months")
+        for name in (
+            "slo_status",
+            "slo_history",
+            "slo_burn_rates",
+            "slo_alerts",
+            "slo_policy_events",
+            "sla_months",
+        )
     ),
 }
 
@@ -74,6 +83,7 @@ def test_definitions_load_without_touching_any_state(tmp_path):
         (("mart", "slo", "slo_status"), "error_budget_consumed_matches_sli"),
         (("mart", "slo", "slo_alerts"), "alert_intervals_disjoint"),
         (("mart", "slo", "sla_months"), "sla_uptime_matches_minutes"),
+        (("mart", "slo", "slo_policy_events"), "policy_events_meet_their_thresholds"),
     }
     for key in RAW_KEYS:
         node = graph.get(dg.AssetKey(key))
@@ -273,7 +283,7 @@ def test_the_mart_has_one_row_per_service_and_day(runs):
 
 def test_every_check_ran_and_passed(runs):
     expected = (
-        2 * len(RAW_KEYS) + 4 + 1 + 3
+        2 * len(RAW_KEYS) + 4 + 1 + 4
     )  # ingest checks, traffic mart checks, the funnel check, SLO checks
     for summary in (runs.first, runs.second):
         assert len(summary.checks) == expected

@@ -1,0 +1,223 @@
+"""SLO corrections: a time range excluded from one SLO's SLI and error budget, retroactively,
+with a reason and an author — recorded as an audit event, so the exclusion is itself evidence.
+
+Semantics (as Sloth's and OpenSLO's "corrections"):
+
+* A correction of SLO ``S`` over ``[from, to)`` removes every minute of ``S``'s facts that any
+  part of the range touches (the rule of SLA maintenance windows): those minutes count neither
+  good nor total events, in every group and objective of ``S``. Evaluations, daily history,
+  replayed alerts, policy events and the marts read the facts, so all of them see the
+  correction (``facts.build_facts`` applies it). For Occurrences the budget shrinks with the
+  events; for Timeslices a corrected slice has no traffic, which counts as a good slice (Kibana's
+  rule for empty slices), so there the corrected time is forgiven rather than removed from the
+  period's slice count.
+* SLA months of an SLA on ``S`` count the corrected minutes as excluded minutes, like agreed
+  maintenance (``sla_with_corrections``).
+* The record is one ``audit_events`` row: action ``slo.correction``, actor = author, resource =
+  the SLO, outcome ``success``, ``details`` = {correction_id, slo, from, to, reason}, source
+  ``opsledger:corrections``. Only events of that action *and* source count: an application's own
+  audit feed cannot exclude time from an SLO. It is written through the ingest runner (one
+  atomic, accounted batch in ``ingest_batches``).
+* Identity: a correction is its SLO, range and reason. Recording the same one again (whoever
+  asks) writes nothing and returns the first record — its author and time stay on file. Each
+  correction is its own lake slice (key from its id), so even a forced re-write would replace
+  that slice rather than add a row.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from collectors.base import Chunk
+from opsledger import lake, sql
+from opsledger.config import MaintenanceWindow, Sla
+from opsledger.contract import TS, table_from_pydict
+from opsledger.errors import OpsledgerError
+
+ACTION = "slo.correction"
+SOURCE = "opsledger:corrections"
+TABLE = "audit_events"
+RANGES_SCHEMA = pa.schema([("start", TS), ("end", TS)])
+
+
+@dataclass(frozen=True)
+class Correction:
+    slo: str
+    start: datetime
+    end: datetime
+    reason: str
+    author: str
+    recorded_at: datetime
+    correction_id: str
+
+    def as_row(self) -> dict:
+        return {
+            "slo": self.slo,
+            "start": self.start,
+            "end": self.end,
+            "reason": self.reason,
+            "author": self.author,
+            "recorded_at": self.recorded_at,
+            "correction_id": self.correction_id,
+        }
+
+
+def default_author() -> str:
+    """``$USER``, else the login name; a correction always names who made it."""
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except OSError:
+        return "unknown"
+
+
+def correction_id(slo: str, start: datetime, end: datetime, reason: str) -> str:
+    text = "\0".join([slo, _iso(start), _iso(end), reason.strip()])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def record_correction(
+    lake_dir: Path,
+    slo: str,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    author: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> tuple[Correction, bool]:
+    """Write the correction's audit event into the lake; (the correction, whether it is new).
+
+    ``slo`` must already be a known SLO name (the CLI checks it against the configuration)."""
+    start, end = _utc(start, "--from"), _utc(end, "--to")
+    if end <= start:
+        raise OpsledgerError(f"--to {_iso(end)} must be after --from {_iso(start)}")
+    if not reason or not reason.strip():
+        raise OpsledgerError("--reason must not be empty: say why the range is excluded")
+    author = (author or default_author()).strip()
+    if not author:
+        raise OpsledgerError("--author must not be empty")
+    reason = reason.strip()
+    ident = correction_id(slo, start, end, reason)
+    key = lake.source_key(TABLE, f"{SOURCE}#{ident}")
+    existing = sorted((lake_dir / TABLE).glob(f"date=*/part-{key}.parquet"))
+    if existing:
+        row = pq.read_table(existing[0]).to_pylist()[0]
+        return _from_event(row), False
+    recorded = (now or datetime.now(UTC)).astimezone(UTC)
+    details = {"correction_id": ident, "slo": slo, "from": _iso(start), "to": _iso(end), "reason": reason}
+    rows = table_from_pydict(
+        TABLE,
+        {
+            "ts": [recorded],
+            "actor": [author],
+            "action": [ACTION],
+            "resource": [slo],
+            "outcome": ["success"],
+            "details": [json.dumps(details, sort_keys=True)],
+            "source": [SOURCE],
+        },
+    )
+    from opsledger.ingest import ingest_chunks  # the ingest runner pulls in every collector
+
+    ingest_chunks(
+        lake_dir, TABLE, SOURCE, [Chunk({TABLE: rows}, accepted=1)], label=f"correction of {slo}", key=key
+    )
+    return Correction(slo, start, end, reason, author, recorded, ident), True
+
+
+def list_corrections(con: duckdb.DuckDBPyConnection, slo: str | None = None) -> list[Correction]:
+    """Corrections recorded in ``con``'s ``audit_events`` (none when it has no such table)."""
+    if not _has_table(con, TABLE):
+        return []
+    params = {"action": ACTION, "source": SOURCE, "slo": slo}
+    table = con.sql(sql.load("slo/select_corrections"), params=params).to_arrow_table()
+    table = table.cast(
+        pa.schema(
+            [("slo", pa.string()), ("start", TS), ("end", TS), ("reason", pa.string())]
+            + [("author", pa.string()), ("recorded_at", TS), ("correction_id", pa.string())]
+        )
+    )
+    return [Correction(**row) for row in table.to_pylist()]
+
+
+def list_lake_corrections(lake_dir: Path, slo: str | None = None) -> list[Correction]:
+    """The same, straight from the lake: what was recorded, whether or not the warehouse was rebuilt."""
+    con = duckdb.connect()
+    try:
+        if lake.has_files(lake_dir, TABLE):
+            glob = sql.quote_literal(lake.table_glob(lake_dir, TABLE))
+            con.execute(f"create view {TABLE} as select * from read_parquet({glob}, union_by_name = true)")
+        return list_corrections(con, slo)
+    finally:
+        con.close()
+
+
+def exclude_corrected(con: duckdb.DuckDBPyConnection, slo: str, facts: pa.Table) -> pa.Table:
+    """``facts`` (any table with ``grp`` and ``minute``) without the minutes corrected for ``slo``."""
+    ranges = correction_ranges(con, slo)
+    if ranges.num_rows == 0 or facts.num_rows == 0:
+        return facts
+    con.register("slo_uncorrected_facts", facts)
+    con.register("slo_correction_ranges", ranges)
+    try:
+        kept = con.sql(sql.load("slo/exclude_corrected_minutes")).to_arrow_table()
+    finally:
+        con.unregister("slo_uncorrected_facts")
+        con.unregister("slo_correction_ranges")
+    return kept.cast(facts.schema)
+
+
+def correction_ranges(con: duckdb.DuckDBPyConnection, slo: str) -> pa.Table:
+    found = list_corrections(con, slo)
+    return pa.table({"start": [c.start for c in found], "end": [c.end for c in found]}, schema=RANGES_SCHEMA)
+
+
+def sla_with_corrections(con: duckdb.DuckDBPyConnection, sla: Sla) -> Sla:
+    """``sla`` with its SLO's corrections added as maintenance windows: excluded minutes."""
+    found = list_corrections(con, sla.slo)
+    if not found:
+        return sla
+    extra = [
+        MaintenanceWindow(start=c.start, end=c.end, reason=f"SLO correction by {c.author}: {c.reason}")
+        for c in found
+    ]
+    return sla.model_copy(update={"maintenance": [*sla.maintenance, *extra]})
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    # Registered Arrow tables and views both appear here; a bare test connection may have neither.
+    query = "select count(*) from information_schema.tables where table_name = ?"
+    return con.execute(query, [name]).fetchall()[0][0] > 0
+
+
+def _from_event(row: dict) -> Correction:
+    details = json.loads(row["details"])
+    return Correction(
+        slo=row["resource"],
+        start=datetime.fromisoformat(details["from"]),
+        end=datetime.fromisoformat(details["to"]),
+        reason=details["reason"],
+        author=row["actor"],
+        recorded_at=row["ts"],
+        correction_id=details["correction_id"],
+    )
+
+
+def _utc(moment: datetime, option: str) -> datetime:
+    if moment.tzinfo is None:
+        raise OpsledgerError(f"{option} {moment.isoformat()}: needs a time zone (or Z)")
+    return moment.astimezone(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
