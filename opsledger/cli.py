@@ -9,6 +9,7 @@ import click
 from opsledger.cli_collect import collect
 from opsledger.cli_funnel import funnel
 from opsledger.cli_slo import sla, slo
+from opsledger.cli_slo_corrections import correct, corrections
 from opsledger.config import load_config
 from opsledger.contract import INGEST_KINDS
 from opsledger.errors import OpsledgerError
@@ -177,6 +178,8 @@ def serve(dashboard_port: int, dagster_port: int) -> None:
     serve_all(Settings(), dashboard_port=dashboard_port, dagster_port=dagster_port)
 
 
+slo.add_command(correct)
+slo.add_command(corrections)
 main.add_command(slo)
 main.add_command(sla)
 main.add_command(funnel)

@@ -155,12 +155,12 @@ SLA_COLUMNS = (
     "met",
     "credit_percent",
 )
-_FORMAT = click.option(
+FORMAT_OPTION = click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 
 
-def _instant(value: str | None, option: str) -> datetime | None:
+def parse_instant(value: str | None, option: str) -> datetime | None:
     """An ISO 8601 date or time; without an offset it is UTC."""
     if value is None:
         return None
@@ -193,7 +193,7 @@ def _latest_data_time(con) -> datetime:
     return row[0].astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
-def _emit(rows: list[dict], columns: tuple[str, ...], fmt: str) -> None:
+def emit_rows(rows: list[dict], columns: tuple[str, ...], fmt: str) -> None:
     from opsledger.output import render
 
     if fmt == "json":
@@ -210,7 +210,7 @@ def _cell(value):
 
 @slo.command()
 @click.option("--at", "at_text", metavar="ISO8601", help="Evaluation instant (default: newest data).")
-@_FORMAT
+@FORMAT_OPTION
 def status(at_text: str | None, fmt: str) -> None:
     """State of every configured SLO at --at: SLI, error budget, burn rates and status.
 
@@ -224,7 +224,7 @@ def status(at_text: str | None, fmt: str) -> None:
     _, slos, con = _open_configured()
     rows = []
     try:
-        at = _instant(at_text, "--at") or _latest_data_time(con)
+        at = parse_instant(at_text, "--at") or _latest_data_time(con)
         for item in slos:
             since = window_at(item.time_window, at).start
             # One build of the facts serves the evaluation and the policy events' rolling windows.
@@ -236,7 +236,7 @@ def status(at_text: str | None, fmt: str) -> None:
             rows += [_with_policy(row, events) for row in found]
     finally:
         con.close()
-    _emit(rows, STATUS_COLUMNS, fmt)
+    emit_rows(rows, STATUS_COLUMNS, fmt)
 
 
 def _with_policy(row: dict, events: list[dict]) -> dict:
@@ -264,7 +264,7 @@ def _with_policy(row: dict, events: list[dict]) -> dict:
 @click.argument("name")
 @click.option("--from", "from_text", metavar="ISO8601", help="Default: one SLO window before --to.")
 @click.option("--to", "to_text", metavar="ISO8601", help="Default: newest data.")
-@_FORMAT
+@FORMAT_OPTION
 def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> None:
     """Daily series of SLO NAME: its state at the end of each day (midnight in its time zone)."""
     from zoneinfo import ZoneInfo
@@ -278,8 +278,8 @@ def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> 
     _, slos, con = _open_configured()
     try:
         item = find(slos, name)
-        end = _instant(to_text, "--to") or _latest_data_time(con)
-        start = _instant(from_text, "--from") or end - nominal_period(item.time_window)
+        end = parse_instant(to_text, "--to") or _latest_data_time(con)
+        start = parse_instant(from_text, "--from") or end - nominal_period(item.time_window)
         if start >= end:
             raise ConfigError("--from must be before --to")
         facts = covering_builder(con, item, start - timedelta(days=400), end)
@@ -296,14 +296,14 @@ def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> 
             if (e["objective"], e["group"]) == (row["objective"], row["group"])
             and e["start"].astimezone(zone).date() == row["date"]
         )
-    _emit(rows, HISTORY_COLUMNS, fmt)
+    emit_rows(rows, HISTORY_COLUMNS, fmt)
 
 
 @slo.command()
 @click.argument("name", required=False)
 @click.option("--from", "from_text", metavar="ISO8601", help="Default: one SLO window before --to.")
 @click.option("--to", "to_text", metavar="ISO8601", help="Default: newest data.")
-@_FORMAT
+@FORMAT_OPTION
 def events(name: str | None, from_text: str | None, to_text: str | None, fmt: str) -> None:
     """Error-budget policy events of SLO NAME (default: every SLO): budget exhausted (and when it
     recovered) and incidents over 20 % of the period's budget, overlapping [--from, --to)."""
@@ -315,17 +315,17 @@ def events(name: str | None, from_text: str | None, to_text: str | None, fmt: st
     _, slos, con = _open_configured()
     try:
         chosen = [find(slos, name)] if name is not None else slos
-        end = _instant(to_text, "--to") or _latest_data_time(con)
+        end = parse_instant(to_text, "--to") or _latest_data_time(con)
         rows = []
         for item in chosen:
-            start = _instant(from_text, "--from") or end - nominal_period(item.time_window)
+            start = parse_instant(from_text, "--from") or end - nominal_period(item.time_window)
             if start >= end:
                 raise ConfigError("--from must be before --to")
             facts = covering_builder(con, item, start - timedelta(days=400), end)
             rows += policy_events(con, item, start, end, facts=facts)
     finally:
         con.close()
-    _emit(rows, POLICY_COLUMNS, fmt)
+    emit_rows(rows, POLICY_COLUMNS, fmt)
 
 
 @click.group()
@@ -336,7 +336,7 @@ def sla() -> None:
 @sla.command()
 @click.option("--month", required=True, metavar="YYYY-MM", help="Calendar month in each SLA's time zone.")
 @click.option("--name", "names", multiple=True, help="Only these SLAs (default: all configured).")
-@_FORMAT
+@FORMAT_OPTION
 def report(month: str, names: tuple[str, ...], fmt: str) -> None:
     """Per configured SLA: minutes, downtime, excluded maintenance, uptime, met and credit.
 
@@ -362,69 +362,4 @@ def report(month: str, names: tuple[str, ...], fmt: str) -> None:
     finally:
         con.close()
     columns = SLA_COLUMNS + (("downtime_periods", "maintenance") if fmt == "json" else ())
-    _emit(rows, columns, fmt)
-
-
-CORRECTION_COLUMNS = ("slo", "start", "end", "reason", "author", "recorded_at", "correction_id")
-
-
-@slo.command()
-@click.argument("name")
-@click.option("--from", "from_text", required=True, metavar="ISO8601", help="Start of the excluded range.")
-@click.option("--to", "to_text", required=True, metavar="ISO8601", help="End of the range (exclusive).")
-@click.option("--reason", required=True, help="Why the range does not count (kept in the audit log).")
-@click.option("--author", help="Who excludes it (default: $USER).")
-def correct(name: str, from_text: str, to_text: str, reason: str, author: str | None) -> None:
-    """Exclude [--from, --to) from SLO NAME's SLI and error budget, retroactively.
-
-    The correction is recorded as an audit event (action slo.correction) in the lake; `opsledger
-    slo status` sees it at once, the marts after the next `opsledger build`. Recording the same
-    SLO, range and reason again changes nothing."""
-    from opsledger.config import load_config
-    from opsledger.settings import Settings
-    from opsledger.slo.catalog import find, load_configured
-    from opsledger.slo.corrections import record_correction
-
-    start, end = _instant(from_text, "--from"), _instant(to_text, "--to")
-    settings = Settings()
-    find(load_configured(load_config(settings.config_path)), name)
-    found, created = record_correction(settings.lake_dir, name, start, end, reason, author)
-    span = f"[{found.start:%Y-%m-%d %H:%M} – {found.end:%Y-%m-%d %H:%M} UTC)"
-    if created:
-        _refresh_views(settings)
-        click.echo(f"recorded correction {found.correction_id} of {name}: {span} by {found.author}")
-        click.echo("the SLO marts and dashboards show it after the next `opsledger build`")
-    else:
-        click.echo(
-            f"correction {found.correction_id} of {name} {span} was already recorded by {found.author} "
-            f"at {found.recorded_at:%Y-%m-%d %H:%M} UTC; nothing written"
-        )
-
-
-def _refresh_views(settings) -> None:
-    # As after `opsledger ingest`: audit_events is an empty view until the views are refreshed when
-    # it had no files at the last build, and `slo status` should see the correction at once.
-    from opsledger import warehouse
-
-    con = warehouse.connect(settings.warehouse_path, read_only=False)
-    try:
-        warehouse.refresh_views(con, settings.lake_dir)
-    finally:
-        con.close()
-
-
-@slo.command()
-@click.argument("name", required=False)
-@_FORMAT
-def corrections(name: str | None, fmt: str) -> None:
-    """The corrections recorded for SLO NAME (default: every SLO), oldest range first."""
-    from opsledger.config import load_config
-    from opsledger.settings import Settings
-    from opsledger.slo.catalog import find, load_configured
-    from opsledger.slo.corrections import list_lake_corrections
-
-    settings = Settings()
-    if name is not None:
-        find(load_configured(load_config(settings.config_path)), name)
-    rows = [c.as_row() for c in list_lake_corrections(settings.lake_dir, name)]
-    _emit(rows, CORRECTION_COLUMNS, fmt)
+    emit_rows(rows, columns, fmt)
