@@ -213,16 +213,22 @@ class Slapd(Server):
             rootdn=self.root_dn,
             rootpw=ssha(self.root_password),
         )
-        schemas = "".join(f"include  {schema}\n" for schema in self.extra_schemas)
-        globals_ = schemas
+        if self.extra_schemas:
+            # With the template's schemas, before its modules: a module that brings its own
+            # attribute (memberof's memberOf) makes a later schema defining it a duplicate, and
+            # msuser.schema (Active Directory) defines memberOf.
+            last_include = conf.rindex("\ninclude ")
+            after = conf.index("\n", last_include + 1) + 1
+            schemas = "".join(f"include  {schema}\n" for schema in self.extra_schemas)
+            conf = conf[:after] + schemas + conf[after:]
         if self.tls is not None:
             # TLS directives are global: they must come before the first database section.
-            globals_ += (
+            tls = (
                 f"TLSCACertificateFile {self.tls.ca_file}\n"
                 f"TLSCertificateFile {self.tls.cert_file}\n"
                 f"TLSCertificateKeyFile {self.tls.key_file}\n"
             )
-        conf = conf.replace("\ndatabase ", f"\n{globals_}\ndatabase ", 1)
+            conf = conf.replace("\ndatabase ", f"\n{tls}\ndatabase ", 1)
         if self.nosync:
             conf = conf.replace("\ndirectory ", "\ndbnosync\ndirectory ")
         path = self.folder / "slapd.conf"

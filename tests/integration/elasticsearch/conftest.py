@@ -9,19 +9,14 @@ from the demo generator's logs / audit / events files.
 from __future__ import annotations
 
 import json
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch, helpers
+
+from deploy.live.servers import SearchServer, free_port
 
 DEMO_START = date(2026, 10, 1)
 DEMO_DAYS = 2
@@ -31,61 +26,10 @@ INDICES = {
     "audit_events": ("audit-demo", "audit", "ts", "session_id.keyword"),
     "product_events": ("events-demo", "events", "timestamp", "uuid.keyword"),
 }
-BINARY = Path(str(files("noida_db").joinpath("noida-db")))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class SearchServer:
-    data_dir: Path
-    port: int
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> SearchServer:
-        log_path = self.data_dir.parent / f"noida-{self.port}.log"
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(BINARY), "start", "--data-dir", str(self.data_dir), "--host", "127.0.0.1"]
-                + ["--only", "elasticsearch", "--elasticsearch-port", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"noida-db exited with {self.process.returncode}; see {log_path}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=1) as answer:
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"noida-db on port {self.port} not ready within 20 s; see {log_path}")
-
-    def kill(self) -> None:
-        """Die like a crashed server: SIGKILL, no clean shutdown."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+def _server_in(folder: Path) -> SearchServer:
+    return SearchServer(free_port(), folder, data_dir=folder / "data")
 
 
 def json_documents(path: Path) -> list[dict]:
@@ -127,7 +71,7 @@ def demo_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def search_server(demo_dir, tmp_path_factory) -> Iterator[SearchServer]:
     """The shared, seeded server; tests must not stop it."""
-    server = SearchServer(tmp_path_factory.mktemp("noida-shared") / "data", free_port()).start()
+    server = _server_in(tmp_path_factory.mktemp("noida-shared")).start()
     server.seeded = seed(server.url, demo_dir)
     yield server
     server.stop()
@@ -139,7 +83,7 @@ def start_search_server(tmp_path_factory) -> Iterator:
     started: list[SearchServer] = []
 
     def start(server: SearchServer | None = None) -> SearchServer:
-        server = server or SearchServer(tmp_path_factory.mktemp("noida") / "data", free_port())
+        server = server or _server_in(tmp_path_factory.mktemp("noida"))
         started.append(server.start())
         return server
 

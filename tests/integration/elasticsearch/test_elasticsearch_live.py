@@ -9,14 +9,10 @@ real server: a protocol-boundary test, not a mock.
 from __future__ import annotations
 
 import base64
-import contextlib
-import http.server
 import json
 import logging
 import socket
-import threading
 import time
-import urllib.request
 from datetime import timedelta
 
 import pyarrow.dataset as ds
@@ -32,6 +28,7 @@ from opsledger.ingest import ingest_file
 from opsledger.live_events import collect_events
 from opsledger.settings import Settings
 
+from ..fault_proxy import ELASTICSEARCH, fault_proxies
 from .conftest import INDICES, json_documents, seed
 
 SOURCE = "elasticsearch:demo"
@@ -283,79 +280,10 @@ def test_server_killed_mid_collection_keeps_previous_data_and_rerun_completes(
     assert watermarks.get(home.home_dir, SOURCE, "audit_events") == end
 
 
-class Proxy:
-    """Forwards requests to the server; can answer 503 first, answer slowly, or demand credentials."""
-
-    def __init__(self, target: str, *, fail_first: int = 0, delay_s: float = 0.0, auth: str | None = None):
-        self.target, self.fail_first, self.delay_s, self.auth = target, fail_first, delay_s, auth
-        self.seen: list[tuple[float, str, str | None]] = []  # (time, method + path, Authorization)
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _forward(self):
-                auth = self.headers.get("Authorization")
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                proxy.seen.append((time.monotonic(), f"{self.command} {self.path}", auth))
-                if proxy.auth and auth != proxy.auth:
-                    return self._answer(
-                        401, {"error": {"type": "security_exception", "reason": "unauthorized"}}
-                    )
-                if len(proxy.seen) <= proxy.fail_first:
-                    # A careless server that echoes the request's credentials in its error text.
-                    error = {"type": "overloaded", "reason": f"overloaded (request had {auth})"}
-                    return self._answer(503, {"error": error, "status": 503}, {"Retry-After": "1"})
-                time.sleep(proxy.delay_s)
-                request = urllib.request.Request(
-                    proxy.target + self.path, data=body or None, method=self.command
-                )
-                request.add_header("Content-Type", "application/json")
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as upstream:
-                        self._answer(upstream.status, upstream.read(), dict(upstream.headers))
-                except urllib.error.HTTPError as refused:
-                    self._answer(refused.code, refused.read(), dict(refused.headers))
-
-            do_GET = do_POST = do_DELETE = do_PUT = _forward
-
-            def _answer(self, status, body, headers=None):
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                keep = {"Content-Type": "application/json", "X-Elastic-Product": "Elasticsearch"}
-                for name, value in {**keep, **(headers or {})}.items():
-                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                # The client may have given up waiting (the timeout test).
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def proxy(search_server):
-    made: list[Proxy] = []
-
-    def make(**behaviour) -> Proxy:
-        made.append(Proxy(search_server.url, **behaviour))
-        return made[-1]
-
-    yield make
-    for p in made:
-        p.close()
+    with fault_proxies(search_server.url, ELASTICSEARCH) as make:
+        yield make
 
 
 def test_503_then_recovery_completes_after_honouring_retry_after(
@@ -366,10 +294,10 @@ def test_503_then_recovery_completes_after_honouring_retry_after(
     server = proxy(fail_first=1)
     es = settings_for(server.url, [target("audit_events")], retries=3, page_size=20)
     [result] = collect_events(home, es, start, end)
-    assert server.seen[1][0] - server.seen[0][0] >= 1.0  # Retry-After: 1
+    assert server.seen[1].at - server.seen[0].at >= 1.0  # Retry-After: 1
     assert "HTTP 503" in caplog.text and "retry 1 of 3" in caplog.text
     # noida-db has point in time: the walk opened one and searched through it
-    assert "POST /audit-demo/_pit?keep_alive=2m" in [path for _, path, _ in server.seen]
+    assert "POST /audit-demo/_pit?keep_alive=2m" in [seen.request for seen in server.seen]
     direct = Settings(home=home.home_dir.parent / "direct")
     collect_events(direct, settings_for(search_server.url, [target("audit_events")]), start, end)
     assert canonical(lake_rows(home, "audit_events")) == canonical(lake_rows(direct, "audit_events"))
@@ -403,7 +331,7 @@ def test_credentials_are_sent_but_never_logged_or_in_errors(home, proxy, demo_ra
 
     ok = proxy(auth=f"ApiKey {API_KEY}")
     [result] = collect_events(home, settings_for(ok.url, audit, api_key_env="ES_TEST_API_KEY"), start, end)
-    assert result.rows_written > 0 and ok.seen[0][2] == f"ApiKey {API_KEY}"
+    assert result.rows_written > 0 and ok.seen[0].auth == f"ApiKey {API_KEY}"
 
     token = base64.b64encode(f"collector:{PASSWORD}".encode()).decode()
     echoing = proxy(auth=f"Basic {token}", fail_first=10)

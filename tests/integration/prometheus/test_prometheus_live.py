@@ -8,15 +8,10 @@ recovery, a slow answer, checking what credentials are sent) go through a tiny H
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import itertools
-import json
 import logging
 import socket
-import threading
 import time
-import urllib.request
 from datetime import datetime, timedelta
 
 import pyarrow.dataset as ds
@@ -35,6 +30,8 @@ from opsledger import watermarks
 from opsledger.errors import OpsledgerError
 from opsledger.live_metrics import collect_metrics
 from opsledger.settings import Settings
+
+from ..fault_proxy import PROMETHEUS, fault_proxies
 
 CHECKOUT = 'http_requests_total{service="checkout"}'
 RATE = "sum by (service) (rate(http_requests_total[5m]))"
@@ -212,63 +209,10 @@ def test_server_killed_mid_collection_keeps_previous_data_and_rerun_completes(
     assert watermarks.get(home.home_dir, prom.source, "metric_samples") == end
 
 
-class Proxy:
-    """Forwards GETs to Prometheus; can answer 503 first, answer slowly, or demand a bearer token."""
-
-    def __init__(self, target: str, *, fail_first: int = 0, delay_s: float = 0.0, token: str | None = None):
-        self.target, self.fail_first, self.delay_s, self.token = target, fail_first, delay_s, token
-        self.seen: list[tuple[float, str | None]] = []  # (time, Authorization header)
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                auth = self.headers.get("Authorization")
-                proxy.seen.append((time.monotonic(), auth))
-                if proxy.token and auth != f"Bearer {proxy.token}":
-                    return self._answer(401, {"status": "error", "error": "unauthorized"})
-                if len(proxy.seen) <= proxy.fail_first:
-                    # A careless server that echoes the request's credentials in its error text.
-                    body = {"status": "error", "error": f"overloaded (request had {auth})"}
-                    return self._answer(503, body, {"Retry-After": "1"})
-                time.sleep(proxy.delay_s)
-                with urllib.request.urlopen(proxy.target + self.path, timeout=30) as upstream:
-                    self._answer(upstream.status, json.loads(upstream.read()))
-
-            def _answer(self, status, body, headers=None):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                # The client may have given up waiting (the timeout test).
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def proxy(prometheus):
-    made: list[Proxy] = []
-
-    def make(**behaviour) -> Proxy:
-        made.append(Proxy(prometheus.url, **behaviour))
-        return made[-1]
-
-    yield make
-    for p in made:
-        p.close()
+    with fault_proxies(prometheus.url, PROMETHEUS) as make:
+        yield make
 
 
 def test_503_then_recovery_completes_after_honouring_retry_after(home, prometheus, proxy, demo_range, caplog):
@@ -278,7 +222,7 @@ def test_503_then_recovery_completes_after_honouring_retry_after(home, prometheu
     result = collect_metrics(home, settings_for(server.url, retries=3), start, end)
     assert result.retries == 1
     assert len(server.seen) == 2
-    assert server.seen[1][0] - server.seen[0][0] >= 1.0  # Retry-After: 1
+    assert server.seen[1].at - server.seen[0].at >= 1.0  # Retry-After: 1
     assert "HTTP 503" in caplog.text and "retry 1 of 3" in caplog.text
     assert set(lake_rows(home)) == reference(prometheus.url, "up", start, end, 300)
     assert watermarks.get(home.home_dir, "prometheus:demo", "metric_samples") == end
@@ -304,11 +248,11 @@ def test_bearer_token_is_sent_but_never_logged_or_in_errors(home, proxy, demo_ra
     end = start + timedelta(days=1)
     monkeypatch.setenv("PROM_TEST_TOKEN", TOKEN)
 
-    ok = proxy(token=TOKEN)
+    ok = proxy(auth=f"Bearer {TOKEN}")
     result = collect_metrics(home, settings_for(ok.url, bearer_token_env="PROM_TEST_TOKEN"), start, end)
-    assert result.rows_written > 0 and ok.seen[0][1] == f"Bearer {TOKEN}"
+    assert result.rows_written > 0 and ok.seen[0].auth == f"Bearer {TOKEN}"
 
-    echoing = proxy(token=TOKEN, fail_first=10)
+    echoing = proxy(auth=f"Bearer {TOKEN}", fail_first=10)
     with pytest.raises(OpsledgerError) as overloaded:
         collect_metrics(home, settings_for(echoing.url, bearer_token_env="PROM_TEST_TOKEN"), start, end)
     assert "HTTP 503" in str(overloaded.value) and "Bearer ***" in str(overloaded.value)
