@@ -352,13 +352,9 @@ def report(month: str, names: tuple[str, ...], fmt: str) -> None:
         con.close()
         known = ", ".join(s.name for s in config.slas) or "none configured (slas in opsledger.yaml)"
         raise ConfigError(f"no SLA named {unknown[0]!r} (known: {known})" if unknown else f"no SLAs: {known}")
-    from opsledger.slo.corrections import sla_with_corrections
-
     try:
-        rows = [
-            report_month(con, sla_with_corrections(con, item), find(slos, item.slo), year, number)
-            for item in chosen
-        ]
+        # report_month adds the SLO's corrections as excluded windows (source "correction").
+        rows = [report_month(con, item, find(slos, item.slo), year, number) for item in chosen]
     finally:
         con.close()
     columns = SLA_COLUMNS + (("downtime_periods", "maintenance") if fmt == "json" else ())

@@ -1,18 +1,20 @@
 """SLO corrections: a time range excluded from one SLO's SLI and error budget, retroactively,
 with a reason and an author — recorded as an audit event, so the exclusion is itself evidence.
 
-Semantics (as Sloth's and OpenSLO's "corrections"):
+Semantics (as Sloth's, OpenSLO's and Nobl9's "corrections": the time is excluded from the SLO):
 
 * A correction of SLO ``S`` over ``[from, to)`` removes every minute of ``S``'s facts that any
   part of the range touches (the rule of SLA maintenance windows): those minutes count neither
   good nor total events, in every group and objective of ``S``. Evaluations, daily history,
   replayed alerts, policy events and the marts read the facts, so all of them see the
   correction (``facts.build_facts`` applies it). For Occurrences the budget shrinks with the
-  events; for Timeslices a corrected slice has no traffic, which counts as a good slice (Kibana's
-  rule for empty slices), so there the corrected time is forgiven rather than removed from the
-  period's slice count.
+  events. For Timeslices a slice without traffic would count as a good slice (Kibana's rule for
+  empty slices), so a slice whose minutes are *all* corrected is also removed from the period's
+  slice count (``corrected_slices``: the evaluation's ``period_slices`` and the policy's slice
+  budget); a partly corrected slice is judged on its remaining minutes.
 * SLA months of an SLA on ``S`` count the corrected minutes as excluded minutes, like agreed
-  maintenance (``sla_with_corrections``).
+  maintenance; ``sla.report_month`` lists them among the maintenance windows with source
+  ``correction`` (a source no ``opsledger.yaml`` window can claim).
 * The record is one ``audit_events`` row: action ``slo.correction``, actor = author, resource =
   the SLO, outcome ``success``, ``details`` = {correction_id, slo, from, to, reason}, source
   ``opsledger:corrections``. Only events of that action *and* source count: an application's own
@@ -29,9 +31,10 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -40,7 +43,6 @@ import pyarrow.parquet as pq
 
 from collectors.base import Chunk
 from opsledger import lake, sql
-from opsledger.config import MaintenanceWindow, Sla
 from opsledger.contract import TS, table_from_pydict
 from opsledger.errors import OpsledgerError
 
@@ -48,6 +50,7 @@ ACTION = "slo.correction"
 SOURCE = "opsledger:corrections"
 TABLE = "audit_events"
 RANGES_SCHEMA = pa.schema([("start", TS), ("end", TS)])
+MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -182,16 +185,35 @@ def correction_ranges(con: duckdb.DuckDBPyConnection, slo: str) -> pa.Table:
     return pa.table({"start": [c.start for c in found], "end": [c.end for c in found]}, schema=RANGES_SCHEMA)
 
 
-def sla_with_corrections(con: duckdb.DuckDBPyConnection, sla: Sla) -> Sla:
-    """``sla`` with its SLO's corrections added as maintenance windows: excluded minutes."""
-    found = list_corrections(con, sla.slo)
-    if not found:
-        return sla
-    extra = [
-        MaintenanceWindow(start=c.start, end=c.end, reason=f"SLO correction by {c.author}: {c.reason}")
-        for c in found
-    ]
-    return sla.model_copy(update={"maintenance": [*sla.maintenance, *extra]})
+def corrected_spans(con: duckdb.DuckDBPyConnection, slo: str) -> list[tuple[datetime, datetime]]:
+    """The minutes ``slo``'s corrections exclude, as disjoint [start, end) spans on minute bounds,
+    oldest first: a range touching part of a minute takes all of it (as ``exclude_corrected``)."""
+    spans = sorted((_floor_minute(c.start), _ceil_minute(c.end)) for c in list_corrections(con, slo))
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def corrected_slices(
+    spans: list[tuple[datetime, datetime]], start: datetime, end: datetime, slice_window: timedelta
+) -> int:
+    """How many slices of the period [start, end) — aligned on ``start``, the last one possibly
+    partial (``periods.Window.slices``) — lie wholly inside ``spans`` (disjoint, as
+    ``corrected_spans``): the slices a correction removes from a Timeslices period."""
+    count = math.ceil((end - start) / slice_window)
+    removed = 0
+    for span_start, span_end in spans:
+        lo, hi = max(span_start, start), min(span_end, end)
+        if hi <= lo:
+            continue
+        first = -((start - lo) // slice_window)  # the first slice starting at or after lo
+        last = count - 1 if hi >= end else (hi - start) // slice_window - 1  # the last ending by hi
+        removed += max(0, last - first + 1)
+    return removed
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -217,6 +239,15 @@ def _utc(moment: datetime, option: str) -> datetime:
     if moment.tzinfo is None:
         raise OpsledgerError(f"{option} {moment.isoformat()}: needs a time zone (or Z)")
     return moment.astimezone(UTC)
+
+
+def _floor_minute(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _ceil_minute(moment: datetime) -> datetime:
+    floor = _floor_minute(moment)
+    return floor if floor == moment else floor + MINUTE
 
 
 def _iso(moment: datetime) -> str:

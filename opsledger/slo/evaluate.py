@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from opsledger import sql
+from opsledger.slo.corrections import corrected_slices, corrected_spans
 from opsledger.slo.durations import parse_prom_duration
 from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.periods import MINUTE, Window, floor_minute, window_at
@@ -98,10 +99,13 @@ def evaluate_facts(con, facts: pa.Table, slo: SLO, objective: int, windows: list
         raise ValueError(
             f"SLO {slo.name}: time slices must be whole minutes (the grain of the facts), got {slice_window}"
         )
+    # Corrected minutes are gone from the facts, but an empty time slice would count as good: a
+    # slice wholly corrected leaves the period instead (OpenSLO / Nobl9 corrections exclude time).
+    spans = corrected_spans(con, slo.name) if slo.budgeting_method == "Timeslices" else []
     params = {
         "ats": [w.at for w in windows],
         "window_starts": [w.start for w in windows],
-        "period_slices": [w.slices(slice_window) for w in windows],
+        "period_slices": [period_slices(w, slice_window, spans) for w in windows],
         "elapsed": [w.elapsed_fraction for w in windows],
         "period_hours": [w.length / HOUR for w in windows],
         "slice_seconds": slice_window.total_seconds() if slice_window else None,
@@ -121,6 +125,15 @@ def evaluate_facts(con, facts: pa.Table, slo: SLO, objective: int, windows: list
     )
 
 
+def period_slices(
+    window: Window, slice_window: timedelta | None, spans: list[tuple[datetime, datetime]]
+) -> int | None:
+    """The slices of ``window``'s whole period, less those wholly inside corrected ``spans``."""
+    if slice_window is None:
+        return None
+    return window.slices(slice_window) - corrected_slices(spans, window.start, window.end, slice_window)
+
+
 def windowed_history(
     con: duckdb.DuckDBPyConnection,
     facts: pa.Table,
@@ -133,7 +146,8 @@ def windowed_history(
     """Error ratios and burn rates over 5m … 3d, SLI and budget remaining of a rolling Occurrences
     SLO at every instant ``start``, ``start + step``, … ≤ ``end``, per group: a history of what
     Sloth's recording rules record, exact and event-weighted. Each row equals ``evaluate_facts`` at
-    its instant (the same sums); the facts must cover the period before ``start``."""
+    its instant (the same sums); the facts must cover the period before ``start``. Corrections need
+    nothing here: Occurrences only reads the (corrected) facts, it has no slices to remove."""
     period = slo.time_window.length
     if not slo.time_window.rolling or period is None or slo.budgeting_method != "Occurrences":
         raise ValueError(f"SLO {slo.name}: a windowed history needs a rolling Occurrences SLO")

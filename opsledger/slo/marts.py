@@ -28,7 +28,6 @@ from opsledger import sql
 from opsledger.config import OpsledgerConfig
 from opsledger.contract import TS
 from opsledger.slo.catalog import find, load_configured
-from opsledger.slo.corrections import sla_with_corrections
 from opsledger.slo.evaluate import evaluate, history
 from opsledger.slo.facts import FactsBuilder, covering_builder
 from opsledger.slo.policy import EVENT_SCHEMA, policy_events
@@ -113,8 +112,8 @@ def compute_slo_marts(con: duckdb.DuckDBPyConnection, config: OpsledgerConfig) -
                 rows["mart_slo_alerts"] += replay_alerts(con, item, start, end, objective=index, facts=built)
             rows["mart_slo_burn_rates"] += _burn_rates(con, item, start, end, built)
             rows["mart_slo_policy_events"] += policy_events(con, item, start, end, facts=built)
-        for configured in config.slas:
-            item, sla = find(slos, configured.slo), sla_with_corrections(con, configured)
+        for sla in config.slas:
+            item = find(slos, sla.slo)
             for year, month in _months(start, end, sla.time_zone):
                 report = report_month(con, sla, item, year, month, facts=facts[item.name])
                 rows["mart_sla_months"].append(

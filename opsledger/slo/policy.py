@@ -19,7 +19,8 @@
 The SQL is vectorized over a dense slice grid (``sql/slo/policy_slice_grid.sql``, the budget scope
 of each slice from ``policy_scope_rolling.sql`` or ``policy_scope_calendar.sql``, then
 ``select_budget_exhaustions.sql``, ``select_budget_incidents.sql``); facts are the corrected ones,
-so corrected minutes neither cause nor count in an event.
+so corrected minutes neither cause nor count in an event, and for Timeslices the slices an SLO
+correction wholly covers leave the slice budget (``opsledger.slo.corrections``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pyarrow as pa
 
 from opsledger import sql
 from opsledger.contract import TS
+from opsledger.slo.corrections import corrected_slices, corrected_spans
 from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.periods import MINUTE, calendar_period, floor_minute
 from opsledger.slo.spec import SLO
@@ -66,6 +68,7 @@ def policy_events(
 ) -> list[dict]:
     """Policy events of every objective and group of ``slo`` overlapping [start, end), oldest first."""
     start, end = floor_minute(start), floor_minute(end)
+    spans = corrected_spans(con, slo.name) if slo.budgeting_method == "Timeslices" else []
     rows: list[dict] = []
     for index, objective in enumerate(slo.objectives):
         slice_window = objective.time_slice_window if slo.budgeting_method != "Occurrences" else None
@@ -82,6 +85,8 @@ def policy_events(
             "period_starts": [],
             "period_ends": [],
             "period_slices": [],
+            "correction_starts": [span[0] for span in spans],
+            "correction_ends": [span[1] for span in spans],
         }
         if slo.time_window.rolling:
             window = slo.time_window.length
@@ -91,7 +96,10 @@ def policy_events(
             periods = _calendar_periods(slo, start, end)
             params["period_starts"] = [p[0] for p in periods]
             params["period_ends"] = [p[1] for p in periods]
-            params["period_slices"] = [math.ceil((b - a) / (slice_minutes * MINUTE)) for a, b in periods]
+            size = slice_minutes * MINUTE
+            params["period_slices"] = [
+                math.ceil((b - a) / size) - corrected_slices(spans, a, b, size) for a, b in periods
+            ]
             lo = periods[0][0]
         table = policy_events_of(con, facts(con, slo, lo, end, objective=index), params, start)
         keys = {"name": slo.name, "objective": slo.objective_name(index)}
@@ -110,14 +118,21 @@ def policy_events_of(
     finally:
         con.unregister("slo_policy_facts")
     if params["rolling"]:
-        keys = ("method", "slice_minutes", "error_budget", "window_minutes")
+        keys = (
+            "method",
+            "slice_minutes",
+            "error_budget",
+            "window_minutes",
+            "correction_starts",
+            "correction_ends",
+        )
         scope = "slo/policy_scope_rolling"
     else:
         keys = ("method", "error_budget", "period_starts", "period_ends", "period_slices")
         scope = "slo/policy_scope_calendar"
     con.register("slo_policy_running", running)
     try:
-        grid = con.sql(sql.load(scope), params={k: params[k] for k in keys}).to_arrow_table()
+        grid = con.sql(sql.load(scope), params={k: params.get(k, []) for k in keys}).to_arrow_table()
     finally:
         con.unregister("slo_policy_running")
     con.register("slo_policy_grid", grid)

@@ -12,6 +12,9 @@ Semantics (``reference/slo.md``, "SLA, not SLO"):
   without an offset is in the SLA's zone) and, with ``maintenance_from_audit``, audit events
   ``maintenance.start`` / ``maintenance.end`` whose resource is the SLO's service. A start with no
   end after it runs to the end of the reported month (and is flagged ``open`` in the windows).
+  The SLO's corrections (``opsledger.slo.corrections``) are excluded too, listed as windows with
+  source ``correction``: the config model has no source field, so no configured window can pass
+  for one.
 * ``uptime = (minutes − downtime − excluded) / (minutes − excluded)``; downtime inside an
   exclusion does not count. A month wholly excluded has no uptime (None), is met and owes nothing.
 * The credit is the largest ``credit_percent`` among the tiers whose ``below`` (a percent) is
@@ -22,6 +25,7 @@ Semantics (``reference/slo.md``, "SLA, not SLO"):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -32,6 +36,7 @@ import pyarrow as pa
 from opsledger import sql
 from opsledger.config import CreditTier, Sla
 from opsledger.errors import OpsledgerError
+from opsledger.slo.corrections import Correction, list_corrections
 from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.spec import SLO
 
@@ -85,11 +90,16 @@ def report_month(
     month: int,
     *,
     facts: FactsBuilder = build_facts,
+    corrections: Sequence[Correction] | None = None,
 ) -> dict:
-    """The SLA's month: minute counts, uptime, met, credit, downtime periods and maintenance windows."""
+    """The SLA's month: minute counts, uptime, met, credit, downtime periods and maintenance windows.
+
+    ``corrections`` default to the SLO's corrections recorded in ``con``."""
     start, end = month_bounds(year, month, sla.time_zone)
     month_facts = facts(con, slo, start, end)
-    maintenance = maintenance_windows(con, sla, slo, start, end)
+    if corrections is None:
+        corrections = list_corrections(con, slo.name)
+    maintenance = maintenance_windows(con, sla, slo, start, end, corrections)
     exclusions = pa.table(
         {"start": [w["start"] for w in maintenance], "end": [w["end"] for w in maintenance]},
         schema=EXCLUSIONS_SCHEMA,
@@ -129,10 +139,16 @@ def report_month(
 
 
 def maintenance_windows(
-    con: duckdb.DuckDBPyConnection, sla: Sla, slo: SLO, start: datetime, end: datetime
+    con: duckdb.DuckDBPyConnection,
+    sla: Sla,
+    slo: SLO,
+    start: datetime,
+    end: datetime,
+    corrections: Sequence[Correction] = (),
 ) -> list[dict]:
-    """Config windows overlapping the month, then audit-event windows (when enabled), each with
-    ``source`` and, for audit windows, whether an end was found (``open`` runs to month end)."""
+    """Config windows overlapping the month, then audit-event windows (when enabled), then SLO
+    ``corrections`` overlapping it, each with ``source`` (``config``, ``audit``, ``correction``)
+    and, for audit windows, whether an end was found (``open`` runs to month end)."""
     zone = ZoneInfo(sla.time_zone)
     windows = []
     for window in sla.maintenance:
@@ -154,6 +170,17 @@ def maintenance_windows(
                     "source": "audit",
                     "reason": "maintenance.start / maintenance.end audit events",
                     "open": not row["closed"],
+                }
+            )
+    for correction in corrections:
+        if correction.start < end and correction.end > start:
+            windows.append(
+                {
+                    "start": correction.start,
+                    "end": correction.end,
+                    "source": "correction",
+                    "reason": f"SLO correction by {correction.author}: {correction.reason}",
+                    "open": False,
                 }
             )
     return windows

@@ -5,7 +5,8 @@
 -- 5m … 3d from the instant whatever the SLO window. All windows are event-weighted and exact
 -- (Σbad / Σtotal), never averages of shorter ratios. Timeslices follow Kibana: a slice is bad
 -- only when it had traffic and its good ratio is below $slice_target, so a slice without traffic
--- is good, and the SLI is 1 − bad slices / all slices of the whole period. RatioTimeslices is the
+-- is good, and the SLI is 1 − bad slices / all slices of the whole period ($period_slices, less
+-- the slices an SLO correction wholly excludes: opsledger.slo.corrections). RatioTimeslices is the
 -- mean of the ratios of the slices that had traffic (an empty slice has no ratio; it neither helps
 -- nor hurts). For calendar windows, Occurrences and RatioTimeslices estimate the budget of the
 -- whole period from the elapsed part (Kibana's estimate: consumed = e × elapsed / period / (1 − T)),
@@ -117,7 +118,7 @@ measured as (
         case when coalesce(w.total, 0) > 0 then
             case $method
                 when 'Occurrences' then w.good / w.total
-                when 'Timeslices' then 1 - coalesce(s.bad_slices, 0) / e.period_slices
+                when 'Timeslices' then 1 - coalesce(s.bad_slices, 0) / nullif(e.period_slices, 0)
                 when 'RatioTimeslices' then s.mean_ratio
             end
         end as sli,

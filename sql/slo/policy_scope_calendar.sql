@@ -2,7 +2,7 @@
 -- calendar window: its whole period from $period_starts / $period_ends. scope_bad is the period's
 -- bad amount up to the slice's end; budget = $error_budget × the weight of the period's data so
 -- far (a finished period is judged with its whole budget), or of all its $period_slices for
--- Timeslices.
+-- Timeslices (already less the slices an SLO correction wholly covers: opsledger.slo.policy).
 with periods as (
     select
         unnest($period_starts::timestamptz[]) as period_start,

@@ -5,7 +5,8 @@
 -- a window is its error ratio for the budgeting method: Occurrences bad = failed events, weight =
 -- events; Timeslices bad = 1 for a slice whose good ratio is below $slice_target, and the weight
 -- of a window is all its slices ($scope_slices: a slice without traffic is good, as in
--- sql/slo/evaluate_windows.sql); RatioTimeslices bad = 1 − the slice's ratio, weight 1 per slice
+-- sql/slo/evaluate_windows.sql, while a slice an SLO correction wholly covers leaves it:
+-- sql/slo/policy_scope_*.sql); RatioTimeslices bad = 1 − the slice's ratio, weight 1 per slice
 -- with traffic. `below` marks a slice whose SLI is under the objective: an incident slice.
 -- cum_bad and cum_weight are running sums per group (sql/slo/policy_scope_*.sql turn them into
 -- the amounts of each slice's budget scope).
