@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboards import charts, data
+from dashboards.tables import PLOTLY_CONFIG, show_table
 
 filters = data.current_filters()
 st.title("Funnels")
@@ -28,43 +29,39 @@ entered_col.metric("Entered", f"{steps['count'][0]:,}", border=True)
 converted_col.metric("Converted", f"{steps['count'][-1]:,}", border=True)
 rate_col.metric("Conversion", f"{steps['conversion_from_start'][-1]:.1%}", border=True)
 
-plotly_config = {"displaylogo": False}
-st.plotly_chart(charts.funnel(steps), config=plotly_config)
-table = steps.select(
-    pl.col("step").alias("Step"),
-    pl.col("event").alias("Event"),
-    pl.col("count").alias("People"),
-    pl.col("conversion_from_start").alias("From start"),
-    pl.col("conversion_from_previous").alias("From previous"),
-    pl.col("median_conversion_time_s").alias("Median time from previous (s)"),
-).to_pandas()
-st.table(
-    table.style.format(
-        {
-            "People": "{:,}",
-            "From start": "{:.1%}",
-            "From previous": "{:.1%}",
-            "Median time from previous (s)": "{:,.1f}",
-        },
-        na_rep="–",
-    ),
-    hide_index=True,
+st.plotly_chart(charts.funnel(steps), config=PLOTLY_CONFIG)
+show_table(
+    steps,
+    {
+        "step": "Step",
+        "event": "Event",
+        "count": "People",
+        "conversion_from_start": "From start",
+        "conversion_from_previous": "From previous",
+        "median_conversion_time_s": "Median time from previous (s)",
+    },
+    {
+        "People": "{:,}",
+        "From start": "{:.1%}",
+        "From previous": "{:.1%}",
+        "Median time from previous (s)": "{:,.1f}",
+    },
 )
 
 trends_col, histogram_col = st.columns(2)
 trends = data.funnel_trends(filters, name)
 if not trends.is_empty():
-    trends_col.plotly_chart(charts.conversion_over_time(trends), config=plotly_config)
+    trends_col.plotly_chart(charts.conversion_over_time(trends), config=PLOTLY_CONFIG)
 histogram = data.funnel_time_to_convert(filters, name)
 if not histogram.is_empty():
-    histogram_col.plotly_chart(charts.time_to_convert(histogram), config=plotly_config)
+    histogram_col.plotly_chart(charts.time_to_convert(histogram), config=PLOTLY_CONFIG)
 
 properties = data.funnel_breakdown_properties(filters, name)
 if properties:
     st.subheader("Breakdown")
     prop = st.selectbox("Break down by", properties, key="breakdown_property")
     groups = data.funnel_breakdown(filters, name, prop)
-    st.plotly_chart(charts.funnel_breakdown(groups, prop), config=plotly_config)
+    st.plotly_chart(charts.funnel_breakdown(groups, prop), config=PLOTLY_CONFIG)
     by_value = (
         groups.with_columns(pl.format("{}. {}", "step", "event").alias("step_label"))
         .pivot(on="step_label", index="breakdown", values="count", sort_columns=False)
@@ -98,16 +95,18 @@ services = data.funnel_why(filters, name, step)
 if services.is_empty():
     st.info("No backend logs matched the people at this step.")
 else:
-    st.plotly_chart(charts.why_dropped(services), config=plotly_config)
-    why = services.select(
-        pl.col("service").alias("Service"),
-        pl.col("dropped_error_share").alias("Errors, dropped"),
-        pl.col("converted_error_share").alias("Errors, converted"),
-        pl.col("dropped_slow_share").alias("Slow, dropped"),
-        pl.col("converted_slow_share").alias("Slow, converted"),
-        pl.col("dropped_p95_duration_ms").alias("p95 ms, dropped"),
-        pl.col("converted_p95_duration_ms").alias("p95 ms, converted"),
-    ).to_pandas()
+    st.plotly_chart(charts.why_dropped(services), config=PLOTLY_CONFIG)
     shares = ["Errors, dropped", "Errors, converted", "Slow, dropped", "Slow, converted"]
-    formats = {c: "{:.1%}" for c in shares} | {"p95 ms, dropped": "{:,.0f}", "p95 ms, converted": "{:,.0f}"}
-    st.table(why.style.format(formats, na_rep="–"), hide_index=True)
+    show_table(
+        services,
+        {
+            "service": "Service",
+            "dropped_error_share": "Errors, dropped",
+            "converted_error_share": "Errors, converted",
+            "dropped_slow_share": "Slow, dropped",
+            "converted_slow_share": "Slow, converted",
+            "dropped_p95_duration_ms": "p95 ms, dropped",
+            "converted_p95_duration_ms": "p95 ms, converted",
+        },
+        {c: "{:.1%}" for c in shares} | {"p95 ms, dropped": "{:,.0f}", "p95 ms, converted": "{:,.0f}"},
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboards import charts, data
+from dashboards.tables import PLOTLY_CONFIG, show_table
 
 filters = data.current_filters()
 st.title("Overview")
@@ -42,30 +43,20 @@ else:
 
 series = data.service_series(filters)
 traffic_col, error_col = st.columns(2)
-plotly_config = {"displaylogo": False}
-traffic_col.plotly_chart(charts.traffic_over_time(series, filters.grain), config=plotly_config)
-error_col.plotly_chart(charts.error_ratio_over_time(series, filters.grain), config=plotly_config)
-st.plotly_chart(charts.latency_over_time(series, filters.grain), config=plotly_config)
+traffic_col.plotly_chart(charts.traffic_over_time(series, filters.grain), config=PLOTLY_CONFIG)
+error_col.plotly_chart(charts.error_ratio_over_time(series, filters.grain), config=PLOTLY_CONFIG)
+st.plotly_chart(charts.latency_over_time(series, filters.grain), config=PLOTLY_CONFIG)
 
 st.subheader("Per service")
-table = summary.rename(
+show_table(
+    summary,
     {
         "service": "Service",
         "requests": "Requests",
         "errors": "Errors",
         "error_ratio": "Error ratio",
         "peak_p95_ms": "p95 (peak day, ms)",
-    }
-).to_pandas()
-st.table(
-    table.style.format(
-        {
-            "Requests": "{:,.0f}",
-            "Errors": "{:,.0f}",
-            "Error ratio": "{:.3%}",
-            "p95 (peak day, ms)": "{:,.1f}",
-        },
-        na_rep="n/a",
-    ),
-    hide_index=True,
+    },
+    {"Requests": "{:,.0f}", "Errors": "{:,.0f}", "Error ratio": "{:.3%}", "p95 (peak day, ms)": "{:,.1f}"},
+    na_rep="n/a",
 )

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboards import charts, data
+from dashboards.tables import PLOTLY_CONFIG, show_table
 from opsledger.errors import OpsledgerError
 
 filters = data.current_filters()
@@ -29,26 +30,22 @@ st.caption(f"State at {status['at'][0]:%Y-%m-%d %H:%M} UTC, the minute after the
 for column, label in zip(st.columns(4), ("VIOLATED", "DEGRADING", "HEALTHY", "NO_DATA"), strict=True):
     column.metric(label, by_status.get(label, 0), border=True)
 
-table = status.select(
-    pl.col("name").alias("SLO"),
-    pl.col("group").alias("Group"),
-    pl.col("time_window").alias("Window"),
-    pl.col("target").alias("Target"),
-    pl.col("sli").alias("SLI"),
-    pl.col("error_budget_remaining").alias("Budget remaining"),
-    pl.col("burn_rate_1h").alias("Burn rate 1h"),
-    pl.col("status").alias("Status"),
-).to_pandas()
 st.subheader("Error budgets")
-st.table(
-    table.style.format(
-        {"Target": "{:.2%}", "SLI": "{:.3%}", "Budget remaining": "{:.1%}", "Burn rate 1h": "{:.2f}"},
-        na_rep="–",
-    ),
-    hide_index=True,
+show_table(
+    status,
+    {
+        "name": "SLO",
+        "group": "Group",
+        "time_window": "Window",
+        "target": "Target",
+        "sli": "SLI",
+        "error_budget_remaining": "Budget remaining",
+        "burn_rate_1h": "Burn rate 1h",
+        "status": "Status",
+    },
+    {"Target": "{:.2%}", "SLI": "{:.3%}", "Budget remaining": "{:.1%}", "Burn rate 1h": "{:.2f}"},
 )
 
-plotly_config = {"displaylogo": False}
 name = st.selectbox("SLO", status["name"].unique(maintain_order=True).to_list(), key="slo")
 window = status.filter(pl.col("name") == name)["time_window"][0]
 history = data.slo_history(filters, name)
@@ -59,13 +56,13 @@ else:
     burn_down = charts.budget_burn_down(history, window)
     for moment in events.filter(pl.col("event") == "budget_exhausted")["start"].to_list():
         burn_down.add_vline(x=moment.isoformat(), line_dash="dash", line_color="firebrick", opacity=0.6)
-    st.plotly_chart(burn_down, config=plotly_config)
+    st.plotly_chart(burn_down, config=PLOTLY_CONFIG)
     if not events.filter(pl.col("event") == "budget_exhausted").is_empty():
         st.caption("Dashed red: the minute the window's error budget was exhausted.")
 
 burn = data.slo_burn_rates(filters, name)
 alerts = data.slo_alerts(filters, name)
-st.plotly_chart(charts.burn_rate_with_alerts(burn, alerts), config=plotly_config)
+st.plotly_chart(charts.burn_rate_with_alerts(burn, alerts), config=PLOTLY_CONFIG)
 st.caption("Shaded: replayed alerts — page (red) on 1h/5m and 6h/30m, ticket (orange) on 1d/2h and 3d/6h.")
 if not alerts.is_empty():
     st.dataframe(
@@ -110,18 +107,20 @@ months = data.sla_months(filters)
 if months.is_empty():
     st.info("No SLA is configured (slas in opsledger.yaml).")
 else:
-    sla_table = months.select(
-        pl.col("name").alias("SLA"),
-        pl.col("slo").alias("SLO"),
-        pl.col("month").alias("Month"),
-        pl.col("uptime").alias("Uptime"),
-        pl.col("target").alias("Target"),
-        pl.col("downtime_minutes").alias("Downtime (min)"),
-        pl.col("excluded_minutes").alias("Excluded (min)"),
-        pl.when(pl.col("met")).then(pl.lit("met")).otherwise(pl.lit("missed")).alias("Met"),
-        pl.col("credit_percent").alias("Credit %"),
-    ).to_pandas()
-    st.table(
-        sla_table.style.format({"Uptime": "{:.3%}", "Target": "{:.2%}", "Credit %": "{:g}"}, na_rep="–"),
-        hide_index=True,
+    show_table(
+        months.with_columns(
+            pl.when(pl.col("met")).then(pl.lit("met")).otherwise(pl.lit("missed")).alias("met")
+        ),
+        {
+            "name": "SLA",
+            "slo": "SLO",
+            "month": "Month",
+            "uptime": "Uptime",
+            "target": "Target",
+            "downtime_minutes": "Downtime (min)",
+            "excluded_minutes": "Excluded (min)",
+            "met": "Met",
+            "credit_percent": "Credit %",
+        },
+        {"Uptime": "{:.3%}", "Target": "{:.2%}", "Credit %": "{:g}"},
     )
