@@ -209,16 +209,16 @@ def load_config(path: Path) -> OpsledgerConfig:
 def _error(path: Path, text: str, error: dict, prefix: tuple) -> ConfigError:
     loc = (*prefix, *error["loc"])
     field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-    line = _line_of(text, loc)
+    line = yaml_line(yaml.compose(text), loc)
     # The value of an unknown key is not echoed: it may be a secret put where only names belong.
     shown = "input" in error and error["type"] != "extra_forbidden"
     got = f" (got {error['input']!r})" if shown and not isinstance(error["input"], dict | list) else ""
     return ConfigError(f"{path}{f':{line}' if line else ''}: {field}: {error['msg']}{got}")
 
 
-def _line_of(text: str, loc: tuple) -> int | None:
-    """1-based line of the YAML node at ``loc``, or of its nearest existing parent."""
-    node = yaml.compose(text)
+def yaml_line(node: yaml.Node | None, loc: tuple) -> int | None:
+    """1-based line of the YAML node at ``loc`` (a path of keys and list indexes), or of its
+    nearest existing ancestor below ``node``; None when not even the first step exists."""
     line = None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -229,6 +229,5 @@ def _line_of(text: str, loc: tuple) -> int | None:
             match = None
         if match is None:
             break
-        node = match
-        line = node.start_mark.line + 1
+        node, line = match, match.start_mark.line + 1
     return line

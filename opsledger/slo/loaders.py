@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from opsledger.config import yaml_line
 from opsledger.errors import ConfigError
 from opsledger.slo import openslo, openslo_v1alpha, sloth
 from opsledger.slo.spec import SLO, SpecProblem
@@ -39,7 +40,8 @@ class Document:
 
     def fail(self, loc: tuple[str | int, ...], message: str) -> ConfigError:
         field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-        line = _line_of(self.node, loc)
+        # a spec problem without a deeper position points at the document itself
+        line = yaml_line(self.node, loc) or (self.node.start_mark.line + 1 if self.node else None)
         where = f"{self.path}{f':{line}' if line else ''}"
         if self.count > 1:
             where += f" (document {self.index})"
@@ -136,19 +138,3 @@ def _guard(doc: Document, load):
         raise doc.fail(exc.loc, exc.message) from None
 
 
-def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
-    """1-based line of the YAML node at ``loc``, or of its nearest existing parent."""
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            match = node.value[part]
-        else:
-            match = None
-        if match is None:
-            break
-        node, line = match, match.start_mark.line + 1
-    return line
