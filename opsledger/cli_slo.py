@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from opsledger.errors import ConfigError, OpsledgerError
-from opsledger.sql import load as sql_load
 
 
 @click.group()
@@ -187,10 +186,12 @@ def _open_configured():
 
 def _latest_data_time(con) -> datetime:
     """The minute after the newest record of any source table, so a past demo shows its last state."""
-    row = con.sql(sql_load("slo/select_latest_data_time")).fetchall()[0]
-    if row[0] is None:
+    from opsledger.slo.marts import data_extent
+
+    extent = data_extent(con)
+    if extent is None:
         raise OpsledgerError("the warehouse holds no data yet; give --at, or ingest first")
-    return row[0].astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return extent[1]
 
 
 def emit_rows(rows: list[dict], columns: tuple[str, ...], fmt: str) -> None:

@@ -83,8 +83,7 @@ def data_extent(con: duckdb.DuckDBPyConnection) -> tuple[datetime, datetime] | N
     """(oldest record's minute, the minute after the newest record); None for an empty warehouse.
 
     The end is ``opsledger slo status``'s default instant, so a past demo shows its last state."""
-    latest = con.sql(sql.load("slo/select_latest_data_time")).fetchall()[0][0]
-    earliest = con.sql(sql.load("slo/select_earliest_data_time")).fetchall()[0][0]
+    earliest, latest = con.sql(sql.load("slo/select_data_extent")).fetchall()[0]
     if latest is None or earliest is None:
         return None
     end = latest.astimezone(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
