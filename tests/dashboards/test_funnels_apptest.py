@@ -18,18 +18,10 @@ from streamlit.testing.v1 import AppTest
 from opsledger.cli import main
 from opsledger.settings import Settings
 
-APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
-
 
 @pytest.fixture
-def funnels_page(demo_home: Settings, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("OPSLEDGER_HOME", str(demo_home.home_dir))
-    monkeypatch.delenv("OPSLEDGER_CONFIG", raising=False)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("views/funnels.py")
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
+def funnels_page(demo_home: Settings, open_page) -> AppTest:
+    at = open_page(demo_home, "views/funnels.py")
     return at
 
 

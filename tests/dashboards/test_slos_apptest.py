@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -16,18 +15,10 @@ from opsledger.cli import main
 from opsledger.demo.story import Story
 from opsledger.settings import Settings
 
-APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
-
 
 @pytest.fixture
-def slos_page(demo_home: Settings, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("OPSLEDGER_HOME", str(demo_home.home_dir))
-    monkeypatch.delenv("OPSLEDGER_CONFIG", raising=False)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("views/slos.py")
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
+def slos_page(demo_home: Settings, open_page) -> AppTest:
+    at = open_page(demo_home, "views/slos.py")
     return at
 
 
