@@ -184,32 +184,30 @@ def slo_status(filters: Filters) -> pl.DataFrame:
     return _run(filters, "select_slo_status", {})
 
 
+def _one_slo(filters: Filters, query: str, name: str) -> pl.DataFrame:
+    """A query over one SLO's rows in the filters' days (the SLO pages ignore the service filter)."""
+    params = filters.params()
+    return _run(filters, query, {"name": name, "start": params["start"], "end": params["end"]})
+
+
 def slo_history(filters: Filters, name: str) -> pl.DataFrame:
     """One SLO's state at the end of each day in the filters (its error-budget burn-down)."""
-    params = filters.params()
-    return _run(filters, "select_slo_history", {"name": name, "start": params["start"], "end": params["end"]})
+    return _one_slo(filters, "select_slo_history", name)
 
 
 def slo_burn_rates(filters: Filters, name: str) -> pl.DataFrame:
     """One SLO's 1 h and 6 h burn rates at the end of each hour in the filters, with page thresholds."""
-    params = filters.params()
-    return _run(
-        filters, "select_slo_burn_rates", {"name": name, "start": params["start"], "end": params["end"]}
-    )
+    return _one_slo(filters, "select_slo_burn_rates", name)
 
 
 def slo_alerts(filters: Filters, name: str) -> pl.DataFrame:
     """One SLO's replayed page / ticket alert intervals overlapping the filters."""
-    params = filters.params()
-    return _run(filters, "select_slo_alerts", {"name": name, "start": params["start"], "end": params["end"]})
+    return _one_slo(filters, "select_slo_alerts", name)
 
 
 def slo_policy_events(filters: Filters, name: str) -> pl.DataFrame:
     """One SLO's error-budget policy events overlapping the filters (budget exhausted, large incidents)."""
-    params = filters.params()
-    return _run(
-        filters, "select_slo_policy_events", {"name": name, "start": params["start"], "end": params["end"]}
-    )
+    return _one_slo(filters, "select_slo_policy_events", name)
 
 
 def sla_months(filters: Filters) -> pl.DataFrame:
