@@ -44,38 +44,30 @@ where budget <= 0
 """
 
 
-def _failures(warehouse: WarehouseResource, query: str, params: dict) -> list[tuple]:
+def _check(warehouse: WarehouseResource, query: str, params: dict, label: str) -> dg.AssetCheckResult:
+    """Passed when ``query`` finds no offending row; ``label`` names the count in the metadata."""
     with warehouse.connect(read_only=True) as con:
-        return con.execute(query, params).fetchall()
+        bad = con.execute(query, params).fetchall()
+    return dg.AssetCheckResult(
+        passed=not bad, metadata={label: len(bad), "first": str(bad[0]) if bad else ""}
+    )
 
 
 @dg.asset_check(asset=slo_key("slo_status"), pool=DUCKDB_POOL, blocking=True)
 def error_budget_consumed_matches_sli(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    bad = _failures(warehouse, BUDGET_MISMATCHES, {"tolerance": TOLERANCE})
-    return dg.AssetCheckResult(
-        passed=not bad, metadata={"mismatches": len(bad), "first": str(bad[0]) if bad else ""}
-    )
+    return _check(warehouse, BUDGET_MISMATCHES, {"tolerance": TOLERANCE}, "mismatches")
 
 
 @dg.asset_check(asset=slo_key("slo_alerts"), pool=DUCKDB_POOL, blocking=True)
 def alert_intervals_disjoint(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    bad = _failures(warehouse, ALERT_PROBLEMS, {})
-    return dg.AssetCheckResult(
-        passed=not bad, metadata={"bad_intervals": len(bad), "first": str(bad[0]) if bad else ""}
-    )
+    return _check(warehouse, ALERT_PROBLEMS, {}, "bad_intervals")
 
 
 @dg.asset_check(asset=slo_key("sla_months"), pool=DUCKDB_POOL, blocking=True)
 def sla_uptime_matches_minutes(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    bad = _failures(warehouse, UPTIME_MISMATCHES, {"tolerance": TOLERANCE})
-    return dg.AssetCheckResult(
-        passed=not bad, metadata={"mismatches": len(bad), "first": str(bad[0]) if bad else ""}
-    )
+    return _check(warehouse, UPTIME_MISMATCHES, {"tolerance": TOLERANCE}, "mismatches")
 
 
 @dg.asset_check(asset=slo_key("slo_policy_events"), pool=DUCKDB_POOL, blocking=True)
 def policy_events_meet_their_thresholds(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    bad = _failures(warehouse, POLICY_PROBLEMS, {"tolerance": TOLERANCE})
-    return dg.AssetCheckResult(
-        passed=not bad, metadata={"bad_events": len(bad), "first": str(bad[0]) if bad else ""}
-    )
+    return _check(warehouse, POLICY_PROBLEMS, {"tolerance": TOLERANCE}, "bad_events")
