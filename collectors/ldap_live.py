@@ -353,17 +353,9 @@ class _LiveSnapshot(Snapshot):
         self.nested, self.only_read_groups = nested, only_read_groups
         self.group_dns: set[str] = set()
 
-    def add(self, item: Entry | Reject) -> Chunk | None:
-        if isinstance(item, Reject):
-            self.rejects.append(item)
-        else:
-            try:
-                self._classify(item)
-                self.accepted += 1
-            except EntryError as exc:
-                # The LDIF rules name a file line; a search result has none.
-                self.rejects.append(Reject(item.position, _LINE_PREFIX.sub("", str(exc)), item.raw))
-        return self._flush() if self.accepted + len(self.rejects) >= self.chunk_rows else None
+    def reason(self, exc: EntryError) -> str:
+        # The LDIF rules name a file line; a search result has none.
+        return _LINE_PREFIX.sub("", str(exc))
 
     def _classify(self, entry: Entry) -> None:
         super()._classify(entry)

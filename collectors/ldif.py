@@ -76,20 +76,27 @@ class Snapshot:
         self.accepted = 0
         self.rejects: list[Reject] = []
 
+    def add(self, item: Entry | Reject) -> Chunk | None:
+        """Account for one entry; a full chunk when ``chunk_rows`` records have gathered."""
+        if isinstance(item, Reject):
+            self.rejects.append(item)
+        else:
+            try:
+                self._classify(item)
+                self.accepted += 1
+            except EntryError as exc:
+                self.rejects.append(Reject(item.position, self.reason(exc), item.raw))
+        return self._flush() if self.accepted + len(self.rejects) >= self.chunk_rows else None
+
+    def reason(self, exc: EntryError) -> str:
+        return str(exc)
+
     def run(self, path: Path) -> Iterator[Chunk]:
         for item in entries(path):
             if self.snapshot_at is None:
                 self.snapshot_at = _mtime(path)
-            if isinstance(item, Reject):
-                self.rejects.append(item)
-            else:
-                try:
-                    self._classify(item)
-                    self.accepted += 1
-                except EntryError as exc:
-                    self.rejects.append(Reject(item.position, str(exc), item.raw))
-            if self.accepted + len(self.rejects) >= self.chunk_rows:
-                yield self._flush()
+            if chunk := self.add(item):
+                yield chunk
         if self.accepted or self.rejects:
             yield self._flush()
         yield from self._membership_chunks()
