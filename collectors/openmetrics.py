@@ -42,7 +42,9 @@ import pyarrow.compute as pc
 
 from collectors.base import Chunk, FormatError, Reject
 from collectors.openmetrics_parser import (
+    LABEL_NAME,
     MAX_US,
+    METRIC_NAME,
     MIN_US,
     NUMBER,
     LineError,
@@ -57,8 +59,8 @@ MAX_LINE_BYTES = 16 << 20
 TABLE = "metric_samples"
 LABELS = SCHEMAS[TABLE].field("labels").type
 
-_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_PAIR = r'[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"'
+_NAME = METRIC_NAME.pattern
+_PAIR = LABEL_NAME.pattern + r'="[^"\\\n]*"'
 _BODY = rf"(?:{_PAIR}(?:,{_PAIR})*)?"
 _FAST = {
     True: rf"^(?P<name>{_NAME})(?:\{{(?P<labels>{_BODY})\}})? (?P<value>[^ \r\n]+)"
@@ -69,8 +71,8 @@ _FAST = {
 # Timestamps the vectorized path converts itself; anything else (exponents, '+') goes per line.
 _FAST_TS = {True: r"^-?[0-9]{1,12}(?:\.[0-9]*)?$", False: r"^-?[0-9]{1,15}$"}
 _FAST_NUMBER = rf"^(?:{NUMBER.pattern})$"
-_PAIRS = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
-_META = re.compile(r"#[ \t]+(HELP|TYPE|UNIT)(?:[ \t]+([a-zA-Z_:][a-zA-Z0-9_:]*)(?:[ \t]+(.*))?)?")
+_PAIRS = re.compile(rf'({LABEL_NAME.pattern})="([^"]*)"')
+_META = re.compile(rf"#[ \t]+(HELP|TYPE|UNIT)(?:[ \t]+({_NAME})(?:[ \t]+(.*))?)?")
 # What a broken sample line still looks like: "name{…} value [ts]", or any token and then a number.
 # Prose ("This file should be ignored.") has neither shape.
 _SHAPE = re.compile(
@@ -80,7 +82,7 @@ _SHAPE = re.compile(
 _JSON = re.compile(r"\[|\{\s*(?:\"|\}|$)")
 _EOF_TAIL = re.compile(rb"(?:^|\n)# EOF(?:\r?\n)?$")
 _OM_HEAD = re.compile(r"^# UNIT |^# TYPE \S+ (?:gaugehistogram|stateset|info|unknown)[ \t]*$| # \{", re.M)
-_OM_COUNTER = re.compile(r"^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) counter[ \t]*$", re.M)
+_OM_COUNTER = re.compile(rf"^# TYPE ({_NAME}) counter[ \t]*$", re.M)
 
 
 def read(
