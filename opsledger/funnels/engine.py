@@ -36,7 +36,8 @@ def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None
     window_us = spec.window_seconds * 1_000_000
     # Ordered chains look steps up by time alone and need no per-unit event order (the costly part).
     events = "create_ordered_events" if spec.mode == "ordered" else "create_funnel_events"
-    text, params = events_statement(sql.load(f"funnels/{events}"), spec)
+    template = sql.load(f"funnels/{events}").replace("{rows}", sql.load("funnels/select_funnel_event_rows"))
+    text, params = events_statement(template, spec)
     con.execute(text, {k: v for k, v in params.items() if f"${k}" in text})
     n = len(spec.steps)
     if spec.mode == "unordered":
