@@ -28,21 +28,6 @@ LONGEST_BURN_WINDOW = timedelta(days=3)
 HOUR = timedelta(hours=1)
 
 
-def compute_sli(good: float, total: float, total_slices: int | None = None) -> float | None:
-    """Kibana's ``computeSLI``: None (no data) without events; with ``total_slices`` the counts are
-    slices and the SLI is 1 − bad slices / slices of the whole period; rounded to 6 places."""
-    if total == 0:
-        return None
-    if total_slices is not None:
-        return round(1 - (total - good) / total_slices, 6)
-    return round(good / total, 6)
-
-
-def burn_rate_from_sli(sli: float, target: float) -> float:
-    """Kibana's burn rate: (1 − SLI) / (1 − target)."""
-    return (1 - sli) / (1 - target)
-
-
 def evaluate(
     con: duckdb.DuckDBPyConnection, slo: SLO, at: datetime, *, facts: FactsBuilder = build_facts
 ) -> list[dict]:

@@ -136,5 +136,3 @@ def _guard(doc: Document, load):
         raise doc.fail(tuple(error["loc"]), message) from None
     except SpecProblem as exc:
         raise doc.fail(exc.loc, exc.message) from None
-
-

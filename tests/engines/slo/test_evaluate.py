@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from opsledger.slo.durations import Shorthand
-from opsledger.slo.evaluate import burn_rate_from_sli, compute_sli, evaluate, history
+from opsledger.slo.evaluate import evaluate, history
 from opsledger.slo.periods import window_at
 from opsledger.slo.replay import alert_windows_for, replay_alerts
 from opsledger.slo.spec import SLO, Objective, Origin, RatioIndicator, SqlSource, TimeWindow
@@ -71,19 +71,38 @@ def minutes(start: datetime, goods: list[float], totals: list[float]) -> list[tu
     return [(start + i * MINUTE, g, t) for i, (g, t) in enumerate(zip(goods, totals, strict=True))]
 
 
-@pytest.mark.parametrize(
-    ("good", "total", "slices", "expected"),
-    [(100, 0, None, None), (100, 1000, None, 0.1), (33, 90, None, 0.366667), (90, 100, 10_080, 0.999008)],
-)
-def test_kibana_compute_sli(good, total, slices, expected):
-    assert compute_sli(good, total, slices) == expected
+@pytest.mark.parametrize(("good", "total", "expected"), [(100, 1000, 0.1), (33, 90, 0.366667)])
+def test_kibana_sli_vectors(good, total, expected):
+    # Kibana rounds its SLI to 6 places; the engine keeps the exact ratio.
+    (row,) = evaluate(connect([(T0, good, total)]), make_slo(), T0 + MINUTE)
+    assert row["sli"] == pytest.approx(expected, abs=5e-7)
+
+
+def test_kibana_sli_without_events_is_no_data():
+    (row,) = evaluate(connect([(T0, 100, 0)]), make_slo(), T0 + MINUTE)
+    assert row["sli"] is None and row["status"] == "NO_DATA"
+
+
+def test_kibana_timeslices_sli_counts_every_slice_of_the_period():
+    # 100 one-minute slices with data, 10 of them bad, in a 7-day window of 10,080 slices.
+    counts = [(T0 + i * MINUTE, 0.0 if i < 10 else 1.0, 1.0) for i in range(100)]
+    slo = make_slo(
+        0.99,
+        method="Timeslices",
+        window=TimeWindow(duration=Shorthand(7, "d")),
+        slice_window=MINUTE,
+        slice_target=0.5,
+    )
+    (row,) = evaluate(connect(counts), slo, T0 + 100 * MINUTE)
+    assert row["sli"] == pytest.approx(0.999008, abs=5e-7)
 
 
 @pytest.mark.parametrize(
-    ("sli", "target", "expected"), [(1, 0.9, 0), (0.9, 0.9, 1), (0.9, 0.99, 10), (0.9, 0.8, 0.5)]
+    ("good", "target", "expected"), [(1000, 0.9, 0), (900, 0.9, 1), (900, 0.99, 10), (900, 0.8, 0.5)]
 )
-def test_kibana_burn_rate_from_sli(sli, target, expected):
-    assert burn_rate_from_sli(sli, target) == pytest.approx(expected, rel=1e-12)
+def test_kibana_burn_rate_vectors(good, target, expected):
+    (row,) = evaluate(connect([(T0, good, 1000)]), make_slo(target), T0 + MINUTE)
+    assert row["burn_rate"] == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
 FIVE_GOOD = [10, 10, 10, 10, 20]
@@ -251,6 +270,22 @@ def test_allowed_downtime_follows_the_month_length(month, target, allowed_minute
     con = connect([(_t(f"{month}T00:00:00+00:00"), 1, 1)])
     (row,) = evaluate(con, slo, _t(f"{month}T00:01:00+00:00"))
     assert row["period_slices"] * row["error_budget"] == pytest.approx(allowed_minutes, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("days", "target", "slices", "bad_slice_minutes"), [(7, 0.9995, 10_080, 5.04), (14, 0.95, 20_160, 1_008)]
+)
+def test_timeslice_budget_of_one_minute_slices(days, target, slices, bad_slice_minutes):
+    slo = make_slo(
+        target,
+        method="Timeslices",
+        window=TimeWindow(duration=Shorthand(days, "d")),
+        slice_window=MINUTE,
+        slice_target=0.5,
+    )
+    (row,) = evaluate(connect([(T0, 1, 1)]), slo, T0 + MINUTE)
+    assert row["period_slices"] == slices
+    assert row["period_slices"] * row["error_budget"] == pytest.approx(bad_slice_minutes, rel=1e-9)
 
 
 def test_calendar_occurrences_estimate_the_budget_of_the_whole_month():

@@ -1,4 +1,5 @@
-"""Burn-rate factors, alert-window catalogs and error-budget sizes against reference/slo.md."""
+"""Burn-rate factors and alert-window catalogs against reference/slo.md (error-budget sizes are
+checked through the engine in test_evaluate.py and test_sla.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from opsledger.errors import ConfigError
-from opsledger.slo.budget import allowed_downtime_minutes, minutes_in_month, timeslice_budget
 from opsledger.slo.durations import format_prom_duration, parse_prom_duration
 from opsledger.slo.rules import go_float
 from opsledger.slo.windows import GOOGLE_28D, GOOGLE_30D, WindowCatalog, burn_rate_factor, load_alert_windows
@@ -89,34 +89,3 @@ def test_prometheus_durations_print_as_prometheus_does(text, prom):
 )  # fmt: skip
 def test_floats_print_as_go_prints_them(value, text):
     assert go_float(value) == text
-
-
-@pytest.mark.parametrize(
-    ("target", "year", "month", "minutes"),
-    [
-        (0.999, 2026, 2, 40.32),
-        (0.999, 2026, 4, 43.2),
-        (0.999, 2026, 1, 44.64),
-        (0.9999, 2026, 2, 4.032),
-        (0.9999, 2026, 4, 4.32),
-        (0.9999, 2026, 1, 4.464),
-    ],
-)
-def test_allowed_downtime_per_month(target, year, month, minutes):
-    assert allowed_downtime_minutes(target, minutes_in_month(year, month)) == pytest.approx(minutes, rel=1e-9)
-
-
-def test_a_dst_month_is_an_hour_short_in_its_time_zone():
-    assert minutes_in_month(2026, 3, "UTC") == 31 * 1440
-    assert minutes_in_month(2026, 3, "America/New_York") == 31 * 1440 - 60
-    assert minutes_in_month(2026, 12, "Europe/Paris") == 31 * 1440
-
-
-@pytest.mark.parametrize(
-    ("window", "target", "slices", "minutes"),
-    [(timedelta(weeks=1), 0.9995, 10_080, 5.04), (timedelta(weeks=2), 0.95, 20_160, 1_008)],
-)
-def test_timeslice_budget_of_one_minute_slices(window, target, slices, minutes):
-    budget = timeslice_budget(window, timedelta(minutes=1), target)
-    assert budget.slices == slices
-    assert budget.minutes == pytest.approx(minutes, rel=1e-9)
