@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -40,6 +39,7 @@ import pyarrow.compute as pc
 
 from collectors.base import Chunk, FormatError, Reject
 from opsledger.contract import SCHEMAS
+from opsledger.sql import bind
 
 BLOCK_BYTES = 32 << 20
 SNIFF_BYTES = 64 << 10
@@ -57,18 +57,11 @@ _END = object()
 T = TypeVar("T")
 
 _SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "collectors"
-_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
-_NOT_CODE = re.compile(r"'(?:[^']|'')*'|--[^\n]*")  # string literals and comments
 
 
 def load_sql(name: str) -> str:
     """The text of ``sql/collectors/<name>.sql``."""
     return (_SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def bind(sql: str, values: Mapping[str, object]) -> dict[str, object]:
-    """The named parameters a statement uses (DuckDB refuses unused ones)."""
-    return {name: values[name] for name in set(_PARAM.findall(_NOT_CODE.sub("", sql)))}
 
 
 @dataclass(frozen=True)

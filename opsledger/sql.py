@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+_NOT_CODE = re.compile(r"'(?:[^']|'')*'|--[^\n]*")  # string literals and comments
 
 
 @cache
@@ -20,3 +24,10 @@ def load(name: str) -> str:
 def quote_literal(value: str) -> str:
     """A SQL string literal, for the few places DuckDB takes no parameter (view definitions)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def bind(text: str, values: Mapping[str, object]) -> dict[str, object]:
+    """The named parameters of ``values`` that statement ``text`` uses (DuckDB refuses unused ones).
+    Whole names only, outside comments and string literals: ``$k`` does not claim ``$k1``."""
+    used = set(_PARAM.findall(_NOT_CODE.sub("", text)))
+    return {name: value for name, value in values.items() if name in used}

@@ -29,7 +29,7 @@ _TEMP_TABLES = ("funnel_best", "funnel_attempts", "funnel_chain", "funnel_events
 
 def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
     text = sql.load(f"funnels/{name}")
-    con.execute(text, {k: v for k, v in (params or {}).items() if f"${k}" in text})
+    con.execute(text, sql.bind(text, params or {}))
 
 
 def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None) -> None:
@@ -38,7 +38,7 @@ def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None
     events = "create_ordered_events" if spec.mode == "ordered" else "create_funnel_events"
     template = sql.load(f"funnels/{events}").replace("{rows}", sql.load("funnels/select_funnel_event_rows"))
     text, params = events_statement(template, spec)
-    con.execute(text, {k: v for k, v in params.items() if f"${k}" in text})
+    con.execute(text, sql.bind(text, params))
     n = len(spec.steps)
     if spec.mode == "unordered":
         _run(con, "create_unordered_anchors")
@@ -86,7 +86,7 @@ def evaluated(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | N
 
 def _arrow(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pa.Table:
     text = sql.load(f"funnels/{name}")
-    return con.sql(text, params={k: v for k, v in params.items() if f"${k}" in text}).to_arrow_table()
+    return con.sql(text, params=sql.bind(text, params)).to_arrow_table()
 
 
 def funnel_steps(con: duckdb.DuckDBPyConnection, spec: FunnelSpec) -> pa.Table:

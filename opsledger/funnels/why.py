@@ -47,7 +47,7 @@ def _execute(
     text = sql.load(f"funnels/{name}")
     for key, piece in (pieces or {}).items():
         text = text.replace("{" + key + "}", piece)
-    con.execute(text, {k: v for k, v in params.items() if f"${k}" in text})
+    con.execute(text, sql.bind(text, params))
 
 
 def _select(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table:
