@@ -1,12 +1,14 @@
-"""The funnel engine: PostHog's funnel semantics computed in DuckDB, vectorized.
+"""The funnel engine: PostHog's funnel semantics computed over DuckDB, vectorized.
 
-Every step-1 event starts an attempt. Each further step is found for all attempts at once by one
-join (an ASOF join to the earliest qualifying event for ordered funnels, the very next event for
-strict ones, a window lookup per step for unordered ones), so the work is a handful of set
-operations whatever the number of people. Then exclusions mark attempts, and one window query
-keeps each unit's counted attempt (``sql/funnels/create_funnel_best.sql``). Results are Arrow
-tables. The statements use temp tables named ``funnel_*`` on the connection given, dropped
-afterwards; evaluate one funnel per connection at a time.
+Ordered funnels (the default, and the large-data case) are evaluated by ``ordered``: one sorted
+select, then every step found for all attempts at once by array lookups. Strict and unordered
+funnels stay in SQL: every step-1 event starts an attempt and each further step is found for all
+attempts by one join (the very next event for strict ones, a window lookup per step for unordered
+ones); exclusions then mark attempts, and one window query keeps each unit's counted attempt
+(``sql/funnels/create_funnel_best.sql``). Either way the result is the ``funnel_best`` temp table
+that the result queries read; results are Arrow tables. The statements use temp tables named
+``funnel_*`` on the connection given, dropped afterwards; evaluate one funnel per connection at a
+time.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pyarrow as pa
 
 from opsledger import sql
 from opsledger.errors import OpsledgerError
+from opsledger.funnels import ordered
 from opsledger.funnels.conditions import events_statement, gap_us
 from opsledger.funnels.spec import FunnelSpec
 
@@ -33,10 +36,14 @@ def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) 
 
 
 def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None) -> None:
+    if spec.mode == "ordered":
+        per_attempt, last_touch = spec.count == "totals", spec.attribution == "last_touch"
+        ordered.create_funnel_best(con, spec, grain, per_attempt=per_attempt, last_touch=last_touch)
+        return
     window_us = spec.window_seconds * 1_000_000
-    # Ordered chains look steps up by time alone and need no per-unit event order (the costly part).
-    events = "create_ordered_events" if spec.mode == "ordered" else "create_funnel_events"
-    template = sql.load(f"funnels/{events}").replace("{rows}", sql.load("funnels/select_funnel_event_rows"))
+    template = sql.load("funnels/create_funnel_events").replace(
+        "{rows}", sql.load("funnels/select_funnel_event_rows")
+    )
     text, params = events_statement(template, spec)
     con.execute(text, sql.bind(text, params))
     n = len(spec.steps)
@@ -45,16 +52,11 @@ def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None
         for k in range(1, n + 1):
             _run(con, "extend_unordered_chain", {"k": k, "window_us": window_us})
         _run(con, "create_unordered_attempts")
-    elif spec.mode == "strict":
+    else:
         _run(con, "create_funnel_anchors")
         for k in range(2, n + 1):
             _run(con, "extend_strict_chain", {"k": k, "gap_us": gap_us(spec, k)})
-        _run(con, "create_funnel_attempts", {"window_us": window_us, "pruned": False})
-    else:
-        _run(con, "create_ordered_anchors")
-        for k in range(2, n + 1):
-            _run(con, "extend_ordered_chain", {"k": k, "gap_us": gap_us(spec, k), "window_us": window_us})
-        _run(con, "create_funnel_attempts", {"window_us": window_us, "pruned": True})
+        _run(con, "create_funnel_attempts", {"window_us": window_us})
     for i, exclusion in enumerate(spec.exclusions, start=1):
         _run(
             con,

@@ -117,7 +117,7 @@ class FunnelSpec(_Model):
     count: Literal["persons", "totals", "sessions"] = "persons"
     breakdown: str | None = None
     attribution: Literal["first_touch", "last_touch"] = "first_touch"
-    exclusions: list[Exclusion] = Field(default_factory=list)
+    exclusions: list[Exclusion] = Field(default_factory=list, max_length=MAX_STEPS)
     date_from: Annotated[datetime | None, BeforeValidator(_utc)] = Field(default=None, alias="from")
     date_to: Annotated[datetime | None, BeforeValidator(_utc)] = Field(default=None, alias="to")
     tenant: str | None = None

@@ -1,5 +1,5 @@
 -- The events a funnel looks at, one row each, time as epoch microseconds (shared by
--- create_funnel_events and create_ordered_events). <unit> is an allow-listed expression over
+-- create_funnel_events and select_ordered_events). <unit> is an allow-listed expression over
 -- product_events (e) and <identity_join> the identity mapping it may need (empty without one);
 -- <steps> and <exclusions> are lists of conditions built from fixed fragments whose event names
 -- and property values are bound parameters (opsledger.funnels.conditions). A strict funnel

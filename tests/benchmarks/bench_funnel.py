@@ -118,8 +118,12 @@ def _statement_times(con, spec) -> list[tuple[float, str]]:
         def sql(self, text, params=None):
             started = time.perf_counter()
             out = con.sql(text, params=params).to_arrow_table()
-            times.append((time.perf_counter() - started, "select (result)"))
+            lines = text.strip().splitlines()
+            times.append((time.perf_counter() - started, f"{lines[0][:60]} | (result)"))
             return type("Result", (), {"to_arrow_table": lambda _self: out})()
+
+        def __getattr__(self, name):  # register, unregister: untimed
+            return getattr(con, name)
 
     engine.funnel_steps(Timed(), spec)
     return times

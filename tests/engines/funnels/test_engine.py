@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from opsledger.contract import SCHEMAS
 from opsledger.errors import OpsledgerError
-from opsledger.funnels import FunnelSpec, funnel_people, funnel_steps, funnel_trends, time_to_convert
+from opsledger.funnels import FunnelSpec, funnel_people, funnel_steps, funnel_trends, ordered, time_to_convert
 from opsledger.funnels.spec import parse_window
 
 T0 = datetime(2021, 5, 1, tzinfo=UTC)
@@ -313,11 +313,34 @@ def test_window_units(text, seconds):
         ({"steps": ["a", "b"], "exclusions": ["x-1-2"]}, "expected EVENT:FROM-TO"),
         ({"steps": ["a", "a"], "mode": "unordered"}, "different event for every step"),
         ({"steps": ["a", "b"], "mode": "sideways"}, "ordered"),
+        ({"steps": ["a", "b"], "exclusions": ["x:1-2"] * 21}, "at most 20"),
     ],
 )
 def test_bad_specs_name_the_problem(spec, message):
     with pytest.raises(ValidationError, match=message):
         FunnelSpec(**spec)
+
+
+def test_units_whose_hashes_collide_are_still_told_apart(monkeypatch):
+    # Ordered funnels sort units by a hash; with every hash equal, the units' events interleave
+    # in time and the engine must notice and sort by the unit itself.
+    con = warehouse(
+        sequence("p1", ["a", "b", "c"], gap=timedelta(seconds=10))
+        + sequence("p2", ["a", "x", "b"], T0 + timedelta(seconds=5), gap=timedelta(seconds=10))
+        + sequence("p3", ["b", "a"], T0 + timedelta(seconds=1))
+    )
+    spec = FunnelSpec(steps=["a", "b", "c"], breakdown="$browser")
+    honest = funnel_steps(con, spec)
+    orders = []
+    select = ordered._select
+    monkeypatch.setattr(ordered, "_UNIT_HASH", "0::ubigint")
+    monkeypatch.setattr(ordered, "_select", lambda *args: orders.append(args[-1]) or select(*args))
+    collided = funnel_steps(con, spec)
+    assert orders == ["unit_hash", "unit"]
+    assert collided.to_pylist() == honest.to_pylist()
+    assert honest.filter(honest["is_total"])["count"].to_pylist() == [3, 2, 1]
+    people = funnel_people(con, spec, 3)
+    assert people["unit"].to_pylist() == ["p2"] and people["deepest_step"].to_pylist() == [2]
 
 
 def test_bad_step_numbers_are_user_errors():
