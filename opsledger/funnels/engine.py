@@ -82,6 +82,7 @@ def evaluated(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | N
     except duckdb.CatalogException as exc:
         raise OpsledgerError(f"funnel: {str(exc).splitlines()[0]}") from None
     finally:
+        con.unregister("funnel_best")  # the ordered engine's Arrow view; no-op otherwise
         for table in _TEMP_TABLES:
             con.execute(f"drop table if exists temp.{table}")
 

@@ -12,7 +12,7 @@ independent, so two threads take a range each (numpy releases the GIL inside its
 The semantics are those of the SQL modes (``create_funnel_best.sql``: deepest attempt, clean
 before excluded, first to get there, then the latest step-1); ``tests/engines/funnels`` checks
 this module against the reference vectors and the per-person reference implementation.
-The result is the ``funnel_best`` temp table the result queries read.
+The result is ``funnel_best``, which the result queries read (here a registered Arrow table).
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ class _Events:
     Positions are int32 (the arrays are walked many times; half the memory to move)."""
 
     unit: pa.ChunkedArray
-    bd: pa.ChunkedArray
+    bd: pa.ChunkedArray | None  # the breakdown value (with a breakdown only)
     t: np.ndarray  # epoch microseconds (sentinel: 0)
     step_bits: np.ndarray
-    exclusion_bits: np.ndarray
+    exclusion_bits: np.ndarray | None  # (with exclusions only)
     period: np.ndarray | None  # step-1 period start, epoch microseconds (trends only)
     unit_id: np.ndarray  # 1, 2, … per unit (sentinel: 0, no unit)
     unit_starts: np.ndarray  # the first position of each unit, then the sentinel
@@ -115,11 +115,16 @@ def _bits(name: str, count: int) -> str:
 
 
 def _select(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: str | None, unit_order: str) -> pa.Table:
+    optional = [
+        f", {_bits('excl', len(spec.exclusions))} as exclusion_bits" if spec.exclusions else "",
+        ", bd" if spec.breakdown is not None else "",
+        ", epoch_us(date_trunc($grain, make_timestamp(t))) as period" if grain is not None else "",
+    ]
     template = (
         sql.load("funnels/select_ordered_events")
         .replace("{rows}", sql.load("funnels/select_funnel_event_rows"))
         .replace("{step_bits}", _bits("steps", len(spec.steps)))
-        .replace("{exclusion_bits}", _bits("excl", len(spec.exclusions)))
+        .replace("{optional_columns}", "".join(optional))
         .replace("{unit_order}", unit_order)
         .replace("{unit_hash}", _UNIT_HASH)
     )
@@ -166,14 +171,14 @@ def _events(table: pa.Table, new_unit: np.ndarray) -> _Events:
     starts = np.append(np.flatnonzero(new_instant).astype(np.int32), np.int32(size))
     instant = np.cumsum(new_instant, dtype=np.int32)
     instant -= 1
-    period = table["period"]
+    columns = table.column_names
     return _Events(
         unit=table["unit"],
-        bd=table["bd"],
+        bd=table["bd"] if "bd" in columns else None,
         t=t,
         step_bits=_numbers(table["step_bits"], np.uint32),
-        exclusion_bits=_numbers(table["exclusion_bits"], np.uint32),
-        period=None if period.null_count == size else _numbers(period, np.int64),
+        exclusion_bits=_numbers(table["exclusion_bits"], np.uint32) if "exclusion_bits" in columns else None,
+        period=_numbers(table["period"], np.int64) if "period" in columns else None,
         unit_id=np.append(np.cumsum(new_unit, dtype=np.int32), np.int32(0)),
         unit_starts=np.append(np.flatnonzero(new_unit).astype(np.int32), np.int32(size)),
         instant=np.append(instant, np.int32(len(starts) - 1)),
@@ -278,6 +283,9 @@ def _best_table(events: _Events, attempts: _Attempts, chosen: np.ndarray, reache
     mask = rows < events.size
     offsets = np.append(np.int32(0), np.cumsum(attempts.depth[chosen], dtype=np.int32))
     touch = rows[np.arange(len(chosen)), reached - 1] if last_touch else anchors
+    breakdown = pa.nulls(len(chosen), pa.string())
+    if events.bd is not None:
+        breakdown = events.bd.take(_arrow(touch.astype(np.int32), pa.int32()))
     period = pa.nulls(len(chosen), pa.timestamp("us"))
     if events.period is not None:
         period = _arrow(events.period[anchors], pa.timestamp("us"))
@@ -289,7 +297,7 @@ def _best_table(events: _Events, attempts: _Attempts, chosen: np.ndarray, reache
             "levels": pa.ListArray.from_arrays(
                 _arrow(offsets, pa.int32()), _arrow(events.t[rows[mask]], pa.int64())
             ),
-            "breakdown": events.bd.take(_arrow(touch.astype(np.int32), pa.int32())),
+            "breakdown": breakdown,
             "period": period,
         }
     )
@@ -320,15 +328,13 @@ def create_funnel_best(
     per_attempt: bool,
     last_touch: bool,
 ) -> None:
-    """Evaluate an ordered funnel into the ``funnel_best`` temp table (see the module docstring)."""
+    """Evaluate an ordered funnel into ``funnel_best`` (see the module docstring), a view over an
+    Arrow table that the caller must unregister."""
     with _regular_pages(), ThreadPoolExecutor(_WORKERS) as pool:
         events = _sorted_events(con, spec, grain, pool)
         attempts = _chains(events, spec, pool)
         excluded_at = _excluded_at(events, spec, attempts)
         chosen, reached = _counted(events, attempts, excluded_at, per_attempt, pool)
         best = _best_table(events, attempts, chosen, reached, last_touch, pool)
-    con.register("opsledger_funnel_best", best)
-    try:
-        con.execute("create or replace temp table funnel_best as select * from opsledger_funnel_best")
-    finally:
-        con.unregister("opsledger_funnel_best")
+    # A view over the Arrow table, not a copy (``engine.evaluated`` unregisters it)
+    con.register("funnel_best", best)
