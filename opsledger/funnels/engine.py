@@ -5,10 +5,10 @@ select, then every step found for all attempts at once by array lookups. Strict 
 funnels stay in SQL: every step-1 event starts an attempt and each further step is found for all
 attempts by one join (the very next event for strict ones, a window lookup per step for unordered
 ones); exclusions then mark attempts, and one window query keeps each unit's counted attempt
-(``sql/funnels/create_funnel_best.sql``). Either way the result is the ``funnel_best`` temp table
-that the result queries read; results are Arrow tables. The statements use temp tables named
-``funnel_*`` on the connection given, dropped afterwards; evaluate one funnel per connection at a
-time.
+(``sql/funnels/create_funnel_best.sql``). Either way the result queries read ``funnel_best`` (a
+temp table, or for ordered funnels a registered Arrow table); results are Arrow tables. The
+statements use temp tables named ``funnel_*`` on the connection given, dropped (or unregistered)
+afterwards; evaluate one funnel per connection at a time.
 """
 
 from __future__ import annotations
