@@ -105,14 +105,29 @@ def _excluded_at(levels: list[int], seq, spec: FunnelSpec) -> int | None:
     return worst
 
 
-def reference(events: list[tuple[str, str, int]], spec: FunnelSpec) -> tuple[list[int], list, list]:
+def _people(events: list[tuple[str, str, int]], spec: FunnelSpec) -> list[list[tuple[int, str]]]:
+    """Each person's (second, event), sorted: time, then step order, then name."""
     people: dict[str, list[tuple[int, str]]] = {}
     for who, event, t in events:
         people.setdefault(who, []).append((t, event))
+    rank = {name: spec.step_names.index(name) for name in spec.step_names[::-1]}
+    return [sorted(seq, key=lambda e: (e[0], rank.get(e[1], 1000), e[1])) for seq in people.values()]
+
+
+def reference_totals(events: list[tuple[str, str, int]], spec: FunnelSpec) -> list[int]:
+    """Counting totals: every attempt no exclusion stopped counts once, at the depth it reached."""
+    depths = [
+        len(levels)
+        for seq in _people(events, spec)
+        for _, levels in _attempts(seq, spec)
+        if _excluded_at(levels, seq, spec) is None
+    ]
+    return [sum(depth >= k for depth in depths) for k in range(1, len(spec.steps) + 1)]
+
+
+def reference(events: list[tuple[str, str, int]], spec: FunnelSpec) -> tuple[list[int], list, list]:
     counted: list[list[int]] = []
-    for seq in people.values():
-        rank = {name: spec.step_names.index(name) for name in spec.step_names[::-1]}
-        seq.sort(key=lambda e: (e[0], rank.get(e[1], 1000), e[1]))
+    for seq in _people(events, spec):
         scored = []
         for pos, levels in _attempts(seq, spec):
             cut = _excluded_at(levels, seq, spec)
@@ -143,13 +158,13 @@ events_st = st.lists(
 
 
 @st.composite
-def specs(draw, mode: str):
+def specs(draw, mode: str, exclusion: bool | None = None):
     if mode == "unordered":
         steps = draw(st.permutations(["a", "b", "c"]))[: draw(st.integers(2, 3))]
     else:
         steps = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=2, max_size=4))
     exclusions = []
-    if draw(st.booleans()):
+    if draw(st.booleans()) if exclusion is None else exclusion:
         lo = draw(st.integers(1, len(steps) - 1))
         exclusions = [f"x:{lo}-{draw(st.integers(lo + 1, len(steps)))}"]
     return FunnelSpec(steps=steps, window=draw(st.integers(1, 6)), mode=mode, exclusions=exclusions)
@@ -169,5 +184,17 @@ def test_engine_matches_the_reference(mode):
         assert table["median_conversion_time_s"].to_pylist()[1:] == [
             pytest.approx(v) if v is not None else None for v in expected_median
         ]
+
+    check()
+
+
+@pytest.mark.parametrize("mode", ["ordered", "strict"])
+def test_totals_match_the_reference(mode):
+    # With an exclusion always: an excluded attempt must not count (the totals-specific rule).
+    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(events=events_st, spec=specs(mode, exclusion=True))
+    def check(events, spec):
+        totals = spec.model_copy(update={"count": "totals"})
+        assert funnel_steps(warehouse(events), totals)["count"].to_pylist() == reference_totals(events, spec)
 
     check()
