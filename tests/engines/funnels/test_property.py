@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsledger.contract import SCHEMAS
-from opsledger.funnels import FunnelSpec, funnel_steps
+from opsledger.funnels import FunnelSpec, funnel_steps, funnel_trends
 
 T0 = datetime(2021, 5, 1, tzinfo=UTC)
 NAMES = ["a", "b", "c", "x", "z"]  # x is the exclusion event, z never a step
@@ -125,20 +125,31 @@ def reference_totals(events: list[tuple[str, str, int]], spec: FunnelSpec) -> li
     return [sum(depth >= k for depth in depths) for k in range(1, len(spec.steps) + 1)]
 
 
+def _counted(scored: list[tuple[int, bool, int, list[int]]]) -> list[int] | None:
+    """The counted attempt's level times among (reached, clean, position, levels), or None: the
+    deepest decides; if no clean attempt got that deep, none counts; among clean ones the first
+    to get there wins, ties going to the latest step-1."""
+    deepest = max(s[0] for s in scored)
+    clean = [s for s in scored if s[0] == deepest and s[1]]
+    if not clean:
+        return None
+    _, _, _, levels = min(clean, key=lambda s: (s[3][deepest - 1], -s[3][0], -s[2]))
+    return levels[:deepest]
+
+
+def _scored(seq: list[tuple[int, str]], spec: FunnelSpec) -> list[tuple[int, bool, int, list[int]]]:
+    scored = []
+    for pos, levels in _attempts(seq, spec):
+        cut = _excluded_at(levels, seq, spec)
+        scored.append((cut or len(levels), cut is None, pos, levels))
+    return scored
+
+
 def reference(events: list[tuple[str, str, int]], spec: FunnelSpec) -> tuple[list[int], list, list]:
-    counted: list[list[int]] = []
+    counted = []
     for seq in _people(events, spec):
-        scored = []
-        for pos, levels in _attempts(seq, spec):
-            cut = _excluded_at(levels, seq, spec)
-            scored.append((cut or len(levels), cut is None, pos, levels))
-        if not scored:
-            continue
-        deepest = max(s[0] for s in scored)
-        clean = [s for s in scored if s[0] == deepest and s[1]]
-        if clean:
-            _, _, _, levels = min(clean, key=lambda s: (s[3][deepest - 1], -s[3][0], -s[2]))
-            counted.append(levels[:deepest])
+        if (scored := _scored(seq, spec)) and (levels := _counted(scored)) is not None:
+            counted.append(levels)
     n = len(spec.steps)
     count = [sum(len(c) >= k for c in counted) for k in range(1, n + 1)]
     gaps = [[c[k] - c[k - 1] for c in counted if len(c) > k] for k in range(1, n)]
@@ -149,6 +160,21 @@ def reference(events: list[tuple[str, str, int]], spec: FunnelSpec) -> tuple[lis
     )
 
 
+def reference_trends(events: list[tuple[str, str, int]], spec: FunnelSpec) -> dict:
+    """Per UTC day of step 1: (persons entering, persons reaching the last step), each person
+    counted once per day, at the attempt counted among those starting that day."""
+    days: dict = {}
+    for seq in _people(events, spec):
+        by_day: dict = {}
+        for attempt in _scored(seq, spec):
+            by_day.setdefault((T0 + timedelta(seconds=attempt[3][0])).date(), []).append(attempt)
+        for day, scored in by_day.items():
+            if (levels := _counted(scored)) is not None:
+                entered, converted = days.get(day, (0, 0))
+                days[day] = (entered + 1, converted + (len(levels) == len(spec.steps)))
+    return days
+
+
 # -- random funnels and streams ---------------------------------------------------------------------
 
 events_st = st.lists(
@@ -157,8 +183,19 @@ events_st = st.lists(
 )
 
 
+# Half-day steps over four days, for trends by day.
+days_st = st.lists(
+    st.tuples(
+        st.sampled_from(["p1", "p2", "p3"]),
+        st.sampled_from(NAMES),
+        st.integers(0, 8).map(lambda h: h * 43_200),
+    ),
+    max_size=30,
+)
+
+
 @st.composite
-def specs(draw, mode: str, exclusion: bool | None = None):
+def specs(draw, mode: str, exclusion: bool | None = None, unit: int = 1):
     if mode == "unordered":
         steps = draw(st.permutations(["a", "b", "c"]))[: draw(st.integers(2, 3))]
     else:
@@ -167,7 +204,8 @@ def specs(draw, mode: str, exclusion: bool | None = None):
     if draw(st.booleans()) if exclusion is None else exclusion:
         lo = draw(st.integers(1, len(steps) - 1))
         exclusions = [f"x:{lo}-{draw(st.integers(lo + 1, len(steps)))}"]
-    return FunnelSpec(steps=steps, window=draw(st.integers(1, 6)), mode=mode, exclusions=exclusions)
+    window = draw(st.integers(1, 6)) * unit
+    return FunnelSpec(steps=steps, window=window, mode=mode, exclusions=exclusions)
 
 
 @pytest.mark.parametrize("mode", ["ordered", "strict", "unordered"])
@@ -196,5 +234,17 @@ def test_totals_match_the_reference(mode):
     def check(events, spec):
         totals = spec.model_copy(update={"count": "totals"})
         assert funnel_steps(warehouse(events), totals)["count"].to_pylist() == reference_totals(events, spec)
+
+    check()
+
+
+@pytest.mark.parametrize("mode", ["ordered", "strict"])
+def test_trends_match_the_reference(mode):
+    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(events=days_st, spec=specs(mode, unit=43_200))
+    def check(events, spec):
+        table = funnel_trends(warehouse(events), spec, "day").to_pylist()
+        got = {row["period"].date(): (row["entered"], row["converted"]) for row in table}
+        assert got == reference_trends(events, spec)
 
     check()
