@@ -7,7 +7,6 @@ entries. Entries are loaded with ``ldapadd`` (slapadd would bypass the memberof 
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +28,6 @@ cn: opsledger-reader
 userPassword: {READER_PASSWORD}
 """
 AD_SCHEMA = "/etc/ldap/schema/msuser.schema"
-
-pytestmark = pytest.mark.skipif(shutil.which("ldapadd") is None, reason="ldap-utils not installed")
-
 
 @dataclass
 class DirectoryServer(Slapd):
