@@ -4,7 +4,9 @@
 -- of units); when two units' hashes collide it asks again, sorted by the unit itself. step_bits
 -- holds the step matches, bit i-1 for step i; the optional columns (exclusion_bits, likewise;
 -- bd, the breakdown value; period, the step-1 period for trends in epoch us) come only when the
--- funnel uses them. Their text is made from fixed fragments and the step count alone.
+-- funnel uses them. Their text is made from fixed fragments and the step count alone. An event
+-- without a time cannot be placed in a funnel (ingest never stores one; the lake could hold one
+-- written by other tools).
 select
     unit,
     t,
@@ -12,4 +14,5 @@ select
     {unit_hash} as unit_hash
     {optional_columns}
 from ({rows})
+where t is not null
 order by {unit_order}, t
