@@ -88,12 +88,7 @@ def ingest(table: str, paths: tuple[str, ...], source: str | None) -> None:
         f"{table}: {len(files)} file(s), {totals['read']} records read, {totals['written']} stored, "
         f"{totals['quarantined']} quarantined"
     )
-    # A table that had no files at the last build is an empty view until the views are refreshed.
-    con = warehouse.connect(settings.warehouse_path, read_only=False)
-    try:
-        warehouse.refresh_views(con, settings.lake_dir)
-    finally:
-        con.close()
+    warehouse.refresh_views_at(settings.warehouse_path, settings.lake_dir)
     if totals["quarantined"]:
         click.echo('see the reasons with: opsledger sql "select * from quarantine order by ingested_at desc"')
 

@@ -91,11 +91,7 @@ def ldap(
         directories = [_explicit_settings(LdapSettings, options)]
     for directory in directories:
         _snapshot(settings, directory)
-    con = warehouse.connect(settings.warehouse_path, read_only=False)
-    try:
-        warehouse.refresh_views(con, settings.lake_dir)
-    finally:
-        con.close()
+    warehouse.refresh_views_at(settings.warehouse_path, settings.lake_dir)
 
 
 def _explicit_settings(model, options: dict):

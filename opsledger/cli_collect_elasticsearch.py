@@ -12,7 +12,6 @@ from opsledger.cli_collect_prometheus import (
     configured,
     name_option,
     range_options,
-    refresh_views,
 )
 from opsledger.settings import Settings
 
@@ -41,6 +40,7 @@ def elasticsearch(
 ) -> None:
     """Collect the configured index patterns for [START, END) into their tables, one UTC day at a
     time; each day is committed whole and only then advances the target's watermark."""
+    from opsledger import warehouse
     from opsledger.live_events import load_settings
 
     settings = Settings()
@@ -48,7 +48,7 @@ def elasticsearch(
     legacy = settings.home_dir / "elasticsearch.yaml"
     for es in configured(settings, "elasticsearch", name, settings_path, legacy, load_settings):
         _collect(settings, es, start, end, list(tables) or None)
-    refresh_views(settings)
+    warehouse.refresh_views_at(settings.warehouse_path, settings.lake_dir)
 
 
 def _collect(settings: Settings, es, start: datetime | None, end: datetime | None, tables: list[str] | None):

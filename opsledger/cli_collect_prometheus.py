@@ -38,17 +38,6 @@ def check_range(start: datetime | None, end: datetime | None) -> None:
         raise OpsledgerError("--end must be after --start")
 
 
-def refresh_views(settings: Settings) -> None:
-    """Let the warehouse views see the days just written to the lake."""
-    from opsledger import warehouse
-
-    con = warehouse.connect(settings.warehouse_path, read_only=False)
-    try:
-        warehouse.refresh_views(con, settings.lake_dir)
-    finally:
-        con.close()
-
-
 def configured(
     settings: Settings, kind: str, name: str | None, settings_path: Path | None, legacy: Path, load
 ):
@@ -91,6 +80,7 @@ def prometheus(
 ) -> None:
     """Collect the configured PromQL queries for [START, END) into metric_samples, one UTC day at a
     time; each day is committed whole and only then advances the watermark."""
+    from opsledger import warehouse
     from opsledger.live_metrics import load_settings
 
     settings = Settings()
@@ -100,7 +90,7 @@ def prometheus(
     )
     for prom in sources:
         _collect(settings, prom, start, end)
-    refresh_views(settings)
+    warehouse.refresh_views_at(settings.warehouse_path, settings.lake_dir)
 
 
 def _collect(settings: Settings, prom, start: datetime | None, end: datetime | None) -> None:

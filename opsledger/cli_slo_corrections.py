@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import click
 
-from opsledger.cli_collect_prometheus import refresh_views
 from opsledger.cli_slo import FORMAT_OPTION, emit_rows, parse_instant
 
 CORRECTION_COLUMNS = ("slo", "start", "end", "reason", "author", "recorded_at", "correction_id")
@@ -23,6 +22,7 @@ def correct(name: str, from_text: str, to_text: str, reason: str, author: str | 
     The correction is recorded as an audit event (action slo.correction) in the lake; `opsledger
     slo status` sees it at once, the marts after the next `opsledger build`. Recording the same
     SLO, range and reason again changes nothing."""
+    from opsledger import warehouse
     from opsledger.config import load_config
     from opsledger.settings import Settings
     from opsledger.slo.catalog import find, load_configured
@@ -34,7 +34,7 @@ def correct(name: str, from_text: str, to_text: str, reason: str, author: str | 
     found, created = record_correction(settings.lake_dir, name, start, end, reason, author)
     span = f"[{found.start:%Y-%m-%d %H:%M} – {found.end:%Y-%m-%d %H:%M} UTC)"
     if created:
-        refresh_views(settings)
+        warehouse.refresh_views_at(settings.warehouse_path, settings.lake_dir)
         click.echo(f"recorded correction {found.correction_id} of {name}: {span} by {found.author}")
         click.echo("the SLO marts and dashboards show it after the next `opsledger build`")
     else:

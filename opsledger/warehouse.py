@@ -61,6 +61,16 @@ def refresh_views(con: duckdb.DuckDBPyConnection, lake_dir: Path) -> None:
         con.execute(sql.load(f"views/{table}").replace("{relation}", relation))
 
 
+def refresh_views_at(path: Path, lake_dir: Path) -> None:
+    """Let the warehouse at ``path`` see what was just written to the lake (a table that had no
+    files is an empty view until its view is made again)."""
+    con = connect(path, read_only=False)
+    try:
+        refresh_views(con, lake_dir)
+    finally:
+        con.close()
+
+
 def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rebuild every mart table in one transaction; returns row counts per mart."""
     counts: dict[str, int] = {}
