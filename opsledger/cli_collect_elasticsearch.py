@@ -7,25 +7,14 @@ from pathlib import Path
 
 import click
 
-from opsledger.cli_collect_prometheus import (
-    check_range,
-    configured,
-    name_option,
-    range_options,
-)
+from opsledger.cli_collect_options import check_range, configured, name_option, range_options, settings_option
 from opsledger.settings import Settings
 
 TABLES = ("log_records", "audit_events", "product_events")
 
 
 @click.command("elasticsearch")
-@click.option(
-    "--settings",
-    "settings_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML of one cluster and its targets (default: live.elasticsearch in opsledger.yaml, "
-    "else $OPSLEDGER_HOME/elasticsearch.yaml).",
-)
+@settings_option("elasticsearch", "one cluster and its targets")
 @name_option
 @range_options
 @click.option(
@@ -45,8 +34,7 @@ def elasticsearch(
 
     settings = Settings()
     check_range(start, end)
-    legacy = settings.home_dir / "elasticsearch.yaml"
-    for es in configured(settings, "elasticsearch", name, settings_path, legacy, load_settings):
+    for es in configured(settings, "elasticsearch", name, settings_path, load_settings):
         _collect(settings, es, start, end, list(tables) or None)
     warehouse.refresh_views_at(settings.warehouse_path, settings.lake_dir)
 
