@@ -6,8 +6,10 @@ from datetime import UTC, date, timedelta
 
 import dagster as dg
 
+from assets.ingest.assets import VIEWS_KEY
+
 INGEST_SELECTION = dg.AssetSelection.key_prefixes(["raw"])
-VIEWS_SELECTION = dg.AssetSelection.assets(dg.AssetKey(["warehouse", "views"]))
+VIEWS_SELECTION = dg.AssetSelection.assets(VIEWS_KEY)
 MARTS_SELECTION = VIEWS_SELECTION | dg.AssetSelection.key_prefixes(["mart"])
 
 # Partitioned by the daily partitions of the raw assets it selects; checks of selected assets run too.

@@ -3,9 +3,8 @@
 
 import dagster as dg
 
-from assets import preview_markdown
 from assets.ingest.assets import raw_key
-from assets.metrics.assets import VIEWS_KEY
+from assets.marts import mart_result, mart_specs
 from opsledger.funnels.marts import build_funnel_marts, configured_funnels
 from pipelines.resources import DUCKDB_POOL, LakeResource, WarehouseResource
 
@@ -33,16 +32,7 @@ def funnel_key(name: str) -> dg.AssetKey:
 
 @dg.multi_asset(
     name="funnel_marts",
-    specs=[
-        dg.AssetSpec(
-            funnel_key(name),
-            description=description,
-            deps=[VIEWS_KEY, raw_key("product_events")],
-            group_name="funnels",
-            kinds={"duckdb"},
-        )
-        for name, description in DESCRIPTIONS.items()
-    ],
+    specs=mart_specs(funnel_key, DESCRIPTIONS, [raw_key("product_events")], "funnels"),
     pool=DUCKDB_POOL,
 )
 def funnel_marts(lake: LakeResource, warehouse: WarehouseResource):
@@ -53,13 +43,4 @@ def funnel_marts(lake: LakeResource, warehouse: WarehouseResource):
         for name in DESCRIPTIONS:
             table = f"mart_{name}"  # from DESCRIPTIONS' keys, never from input
             preview = con.sql(f"select * from {table} limit 5").to_arrow_table() if table in counts else None
-            yield dg.MaterializeResult(
-                asset_key=funnel_key(name),
-                metadata={
-                    "funnels": len(specs),
-                    "rows": counts.get(table, 0),
-                    "dagster/row_count": counts.get(table, 0),
-                    "table": table,
-                    "preview": dg.MetadataValue.md(preview_markdown(preview)),
-                },
-            )
+            yield mart_result(funnel_key(name), table, counts.get(table, 0), preview, funnels=len(specs))

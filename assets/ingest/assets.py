@@ -162,10 +162,11 @@ def build_ingest_asset(kind: str, partitions: dg.PartitionsDefinition) -> dg.Ass
 
 
 RAW_KEYS: list[dg.AssetKey] = [raw_key(table) for tables in INGEST_KINDS.values() for table in tables]
+VIEWS_KEY = dg.AssetKey(["warehouse", "views"])
 
 
 @dg.asset(
-    key=["warehouse", "views"],
+    key=VIEWS_KEY,
     deps=RAW_KEYS,
     group_name="warehouse",
     kinds={"duckdb"},

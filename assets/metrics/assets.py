@@ -7,12 +7,10 @@ hourly one; hence one multi-asset. It writes DuckDB, so it sits in the ``duckdb`
 
 import dagster as dg
 
-from assets import preview_markdown
 from assets.ingest.assets import raw_key
+from assets.marts import mart_result, mart_specs
 from opsledger.warehouse import MARTS, build_marts
 from pipelines.resources import DUCKDB_POOL, WarehouseResource
-
-VIEWS_KEY = dg.AssetKey(["warehouse", "views"])
 
 # Asset name → mart table (a name in opsledger.warehouse.MARTS, the identifier allow-list).
 MART_TABLES: dict[str, str] = {
@@ -28,6 +26,7 @@ DESCRIPTIONS: dict[str, str] = {
     "service_hourly": "The same traffic, error and latency figures per service and UTC hour: where an outage "
     "or a latency regression starts and ends.",
 }
+assert DESCRIPTIONS.keys() == MART_TABLES.keys()
 
 
 def mart_key(name: str) -> dg.AssetKey:
@@ -36,16 +35,7 @@ def mart_key(name: str) -> dg.AssetKey:
 
 @dg.multi_asset(
     name="service_traffic_marts",
-    specs=[
-        dg.AssetSpec(
-            mart_key(name),
-            description=DESCRIPTIONS[name],
-            deps=[VIEWS_KEY, raw_key("metric_samples")],
-            group_name="metrics",
-            kinds={"duckdb"},
-        )
-        for name in MART_TABLES
-    ],
+    specs=mart_specs(mart_key, DESCRIPTIONS, [raw_key("metric_samples")], "metrics"),
     pool=DUCKDB_POOL,
 )
 def service_traffic_marts(warehouse: WarehouseResource):
@@ -58,15 +48,12 @@ def service_traffic_marts(warehouse: WarehouseResource):
                 f"select count(distinct service), min(bucket), max(bucket) from {table}"
             ).fetchall()[0]
             preview = con.sql(f"select * from {table} order by service, bucket limit 5").to_arrow_table()
-            yield dg.MaterializeResult(
-                asset_key=mart_key(name),
-                metadata={
-                    "rows": counts[table],
-                    "dagster/row_count": counts[table],
-                    "services": services,
-                    "first_bucket": str(first) if first else "none",
-                    "last_bucket": str(last) if last else "none",
-                    "table": table,
-                    "preview": dg.MetadataValue.md(preview_markdown(preview)),
-                },
+            yield mart_result(
+                mart_key(name),
+                table,
+                counts[table],
+                preview,
+                services=services,
+                first_bucket=str(first) if first else "none",
+                last_bucket=str(last) if last else "none",
             )

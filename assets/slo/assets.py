@@ -7,9 +7,8 @@ status that disagrees with the history or the alerts. It writes DuckDB, so it si
 
 import dagster as dg
 
-from assets import preview_markdown
 from assets.ingest.assets import raw_key
-from assets.metrics.assets import VIEWS_KEY
+from assets.marts import mart_result, mart_specs
 from opsledger.slo.marts import SCHEMAS, build_slo_marts
 from pipelines.resources import DUCKDB_POOL, LakeResource, WarehouseResource
 
@@ -42,16 +41,7 @@ def slo_key(name: str) -> dg.AssetKey:
 
 @dg.multi_asset(
     name="slo_marts",
-    specs=[
-        dg.AssetSpec(
-            slo_key(name),
-            description=description,
-            deps=[VIEWS_KEY, *(raw_key(table) for table in SOURCES)],
-            group_name="slo",
-            kinds={"duckdb"},
-        )
-        for name, description in DESCRIPTIONS.items()
-    ],
+    specs=mart_specs(slo_key, DESCRIPTIONS, [raw_key(table) for table in SOURCES], "slo"),
     pool=DUCKDB_POOL,
 )
 def slo_marts(lake: LakeResource, warehouse: WarehouseResource):
@@ -62,13 +52,6 @@ def slo_marts(lake: LakeResource, warehouse: WarehouseResource):
         for name in DESCRIPTIONS:
             table = f"mart_{name}"  # from DESCRIPTIONS' keys, never from input
             preview = con.sql(f"select * from {table} limit 5").to_arrow_table()
-            yield dg.MaterializeResult(
-                asset_key=slo_key(name),
-                metadata={
-                    "slo_instances": counts["mart_slo_status"],
-                    "rows": counts[table],
-                    "dagster/row_count": counts[table],
-                    "table": table,
-                    "preview": dg.MetadataValue.md(preview_markdown(preview)),
-                },
+            yield mart_result(
+                slo_key(name), table, counts[table], preview, slo_instances=counts["mart_slo_status"]
             )
