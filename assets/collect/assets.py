@@ -98,21 +98,41 @@ def _per_table(batches: list[BatchResult]) -> dict[str, int]:
     return totals
 
 
+def _collect_asset(
+    key: dg.AssetKey,
+    resource: str,
+    partitions: dg.PartitionsDefinition,
+    kind: str,
+    domain: str,
+    description: str,
+):
+    """The decorator every collection asset shares: daily partitions backfilled a week per run, the
+    server's resource and the lake."""
+    return dg.asset(
+        key=key,
+        partitions_def=partitions,
+        backfill_policy=BACKFILL,
+        required_resource_keys={resource, "lake"},
+        group_name=GROUP,
+        kinds={kind, "parquet"},
+        tags={"domain": domain},
+        description=description,
+    )
+
+
 def build_prometheus_asset(
     prom: PrometheusSettings, partitions: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
     resource = resource_key("prometheus", prom.name)
 
-    @dg.asset(
-        key=_key("prometheus", prom.name),
-        partitions_def=partitions,
-        backfill_policy=BACKFILL,
-        required_resource_keys={resource, "lake"},
-        group_name=GROUP,
-        kinds={"prometheus", "parquet"},
-        tags={"domain": "metrics"},
-        description=f"The configured PromQL queries of Prometheus {prom.name!r}, evaluated over each UTC "
-        "day into metric_samples (counters raw, resets kept): the live evidence behind SLOs.",
+    @_collect_asset(
+        _key("prometheus", prom.name),
+        resource,
+        partitions,
+        "prometheus",
+        "metrics",
+        f"The configured PromQL queries of Prometheus {prom.name!r}, evaluated over each UTC day into "
+        "metric_samples (counters raw, resets kept): the live evidence behind SLOs.",
     )
     def _collect(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         from opsledger.live_metrics import collect_metrics
@@ -134,16 +154,14 @@ def build_elasticsearch_asset(
 ) -> dg.AssetsDefinition:
     resource = resource_key("elasticsearch", es.name)
 
-    @dg.asset(
-        key=_key("elasticsearch", es.name, table),
-        partitions_def=partitions,
-        backfill_policy=BACKFILL,
-        required_resource_keys={resource, "lake"},
-        group_name=GROUP,
-        kinds={"elasticsearch", "parquet"},
-        tags={"domain": DOMAINS[table]},
-        description=f"The {table} documents of Elasticsearch {es.name!r} for each UTC day, mapped onto "
-        f"the {table} table (ECS by default) and paged in bounded memory.",
+    @_collect_asset(
+        _key("elasticsearch", es.name, table),
+        resource,
+        partitions,
+        "elasticsearch",
+        DOMAINS[table],
+        f"The {table} documents of Elasticsearch {es.name!r} for each UTC day, mapped onto the {table} "
+        "table (ECS by default) and paged in bounded memory.",
     )
     def _collect(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         from opsledger.live_events import collect_events
@@ -164,16 +182,14 @@ def build_elasticsearch_asset(
 def build_ldap_asset(directory: LdapSettings, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     resource = resource_key("ldap", directory.name)
 
-    @dg.asset(
-        key=_key("ldap", directory.name),
-        partitions_def=partitions,
-        backfill_policy=BACKFILL,
-        required_resource_keys={resource, "lake"},
-        group_name=GROUP,
-        kinds={"ldap", "parquet"},
-        tags={"domain": "directory"},
-        description=f"Today's snapshot of LDAP directory {directory.name!r}: users (enabled or not), groups "
-        "and memberships — who could sign in, and with which roles, that day.",
+    @_collect_asset(
+        _key("ldap", directory.name),
+        resource,
+        partitions,
+        "ldap",
+        "directory",
+        f"Today's snapshot of LDAP directory {directory.name!r}: users (enabled or not), groups and "
+        "memberships — who could sign in, and with which roles, that day.",
     )
     def _collect(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         from opsledger.live_directory import collect_directory
