@@ -22,6 +22,7 @@ from elasticsearch import Elasticsearch, helpers
 
 from collectors import elasticsearch_live
 from collectors.elasticsearch_live import ElasticsearchSettings
+from deploy.live.stack import INDICES, json_documents, seed
 from opsledger import watermarks
 from opsledger.errors import OpsledgerError
 from opsledger.ingest import ingest_file
@@ -29,7 +30,6 @@ from opsledger.live_events import collect_events
 from opsledger.settings import Settings
 
 from ..fault_proxy import ELASTICSEARCH, fault_proxies
-from .conftest import INDICES, json_documents, seed
 
 SOURCE = "elasticsearch:demo"
 JSON_COLUMNS = {"attributes", "details", "properties"}
@@ -108,7 +108,7 @@ def test_collects_the_same_rows_as_the_file_collectors(home, search_server, demo
         assert row["service"] == doc["service"]["name"] and row["message"] == doc["message"]
         assert row["http_status"] == doc["http"]["response"]["status_code"]
         assert row["url_path"] == doc["url"]["path"] and row["level"] == doc["log"]["level"]
-    audit = json_documents(demo_dir / "audit" / "2026-10-01.jsonl")[5]
+    audit = list(json_documents(demo_dir / "audit" / "2026-10-01.jsonl"))[5]
     [row] = [
         r
         for r in lake_rows(home, "audit_events")

@@ -29,6 +29,7 @@ userPassword: {READER_PASSWORD}
 """
 AD_SCHEMA = "/etc/ldap/schema/msuser.schema"
 
+
 @dataclass
 class DirectoryServer(Slapd):
     """slapd holding the test directory, with collector settings that bind as the reader."""
