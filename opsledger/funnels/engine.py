@@ -37,8 +37,7 @@ def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) 
 
 def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None) -> None:
     if spec.mode == "ordered":
-        per_attempt, last_touch = spec.count == "totals", spec.attribution == "last_touch"
-        ordered.create_funnel_best(con, spec, grain, per_attempt=per_attempt, last_touch=last_touch)
+        ordered.create_funnel_best(con, spec, grain)
         return
     window_us = spec.window_seconds * 1_000_000
     template = sql.load("funnels/create_funnel_events").replace(

@@ -102,7 +102,7 @@ def _numbers(column: pa.ChunkedArray, dtype: type[np.generic]) -> np.ndarray:
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=dtype)
 
 
-def _arrow(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
+def _as_arrow(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
     """A numpy array as an Arrow array of ``arrow_type`` (the same width), sharing its memory."""
     values = np.ascontiguousarray(values)
     return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
@@ -279,23 +279,23 @@ def _best_table(events: _Events, attempts: _Attempts, chosen: np.ndarray, reache
     """``funnel_best``: unit, attempt, reached, levels (the times of the steps reached), the
     breakdown value (of step 1, or of the last step reached for last touch) and the period."""
     rows, anchors, reached = attempts.rows[chosen], attempts.anchors[chosen], reached[chosen]
-    unit = pool.submit(events.unit.take, _arrow(anchors, pa.int32()))
+    unit = pool.submit(events.unit.take, _as_arrow(anchors, pa.int32()))
     mask = rows < events.size
     offsets = np.append(np.int32(0), np.cumsum(attempts.depth[chosen], dtype=np.int32))
     touch = rows[np.arange(len(chosen)), reached - 1] if last_touch else anchors
     breakdown = pa.nulls(len(chosen), pa.string())
     if events.bd is not None:
-        breakdown = events.bd.take(_arrow(touch.astype(np.int32), pa.int32()))
+        breakdown = events.bd.take(_as_arrow(touch.astype(np.int32), pa.int32()))
     period = pa.nulls(len(chosen), pa.timestamp("us"))
     if events.period is not None:
-        period = _arrow(events.period[anchors], pa.timestamp("us"))
+        period = _as_arrow(events.period[anchors], pa.timestamp("us"))
     return pa.table(
         {
             "unit": unit.result(),
-            "attempt": _arrow(anchors.astype(np.int64), pa.int64()),
-            "reached": _arrow(reached.astype(np.int64), pa.int64()),
+            "attempt": _as_arrow(anchors.astype(np.int64), pa.int64()),
+            "reached": _as_arrow(reached.astype(np.int64), pa.int64()),
             "levels": pa.ListArray.from_arrays(
-                _arrow(offsets, pa.int32()), _arrow(events.t[rows[mask]], pa.int64())
+                _as_arrow(offsets, pa.int32()), _as_arrow(events.t[rows[mask]], pa.int64())
             ),
             "breakdown": breakdown,
             "period": period,
@@ -320,21 +320,14 @@ def _regular_pages() -> Iterator[None]:
             switch(previous)
 
 
-def create_funnel_best(
-    con: duckdb.DuckDBPyConnection,
-    spec: FunnelSpec,
-    grain: str | None,
-    *,
-    per_attempt: bool,
-    last_touch: bool,
-) -> None:
+def create_funnel_best(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: str | None) -> None:
     """Evaluate an ordered funnel into ``funnel_best`` (see the module docstring), a view over an
     Arrow table that the caller must unregister."""
     with _regular_pages(), ThreadPoolExecutor(_WORKERS) as pool:
         events = _sorted_events(con, spec, grain, pool)
         attempts = _chains(events, spec, pool)
         excluded_at = _excluded_at(events, spec, attempts)
-        chosen, reached = _counted(events, attempts, excluded_at, per_attempt, pool)
-        best = _best_table(events, attempts, chosen, reached, last_touch, pool)
+        chosen, reached = _counted(events, attempts, excluded_at, spec.count == "totals", pool)
+        best = _best_table(events, attempts, chosen, reached, spec.attribution == "last_touch", pool)
     # A view over the Arrow table, not a copy (``engine.evaluated`` unregisters it)
     con.register("funnel_best", best)
