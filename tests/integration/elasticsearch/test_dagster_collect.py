@@ -4,15 +4,13 @@ day, and a second run changes no count."""
 
 from __future__ import annotations
 
-import json
-
 import dagster as dg
 from click.testing import CliRunner
 
 from opsledger import watermarks
 from opsledger.settings import Settings
-from pipelines.definitions import build_definitions
 
+from .. import dagster_runs
 from .test_elasticsearch_live import batches, canonical, lake_rows, target
 
 TABLES = ("audit_events", "product_events")
@@ -21,8 +19,6 @@ DAY = "2026-10-01"
 
 
 def live_home(root, url: str) -> Settings:
-    settings = Settings(home=root)
-    settings.home_dir.mkdir(parents=True)
     source = {
         "name": "demo",
         "url": url,
@@ -30,19 +26,14 @@ def live_home(root, url: str) -> Settings:
         "backoff_s": 0.01,
         "targets": [target(t) for t in TABLES],
     }
-    # JSON is YAML: the live section written the way a generator of configs would.
-    settings.config_path.write_text(
-        "partitions_start: 2026-09-01\nlive:\n  elasticsearch:\n    - " + json.dumps(source) + "\n"
-    )
-    return settings
+    return dagster_runs.live_home(root, "elasticsearch", source)
 
 
 def test_day_partitions_equal_cli_collection_and_rerun_changes_nothing(search_server, tmp_path, monkeypatch):
     dagster_home = live_home(tmp_path / "dagster", search_server.url)
     cli_home = live_home(tmp_path / "cli", search_server.url)
-    job = build_definitions(dagster_home).resolve_job_def("collect_job")
     with dg.instance_for_test() as instance:
-        result = job.execute_in_process(partition_key=DAY, asset_selection=KEYS, instance=instance)
+        result = dagster_runs.materialize(dagster_home, instance, DAY, KEYS)
         assert result.success
         stored = {table: canonical(lake_rows(dagster_home, table)) for table in TABLES}
 
@@ -70,7 +61,7 @@ def test_day_partitions_equal_cli_collection_and_rerun_changes_nothing(search_se
             mark = watermarks.get(dagster_home.home_dir, "elasticsearch:demo", table)
             assert mark is not None and mark.isoformat() == "2026-10-02T00:00:00+00:00"
 
-        again = job.execute_in_process(partition_key=DAY, asset_selection=KEYS, instance=instance)
+        again = dagster_runs.materialize(dagster_home, instance, DAY, KEYS)
         assert again.success
         assert {table: canonical(lake_rows(dagster_home, table)) for table in TABLES} == stored
         assert len(batches(dagster_home)) == 2 * len(TABLES)

@@ -15,8 +15,8 @@ from dagster._serdes import serialize_value
 from opsledger import watermarks
 from opsledger.demo.model import BASE_DN
 from opsledger.settings import Settings
-from pipelines.definitions import build_definitions
 
+from .. import dagster_runs
 from .conftest import PASSWORD_ENV, READER_DN, READER_PASSWORD, ROOT_PASSWORD
 from .test_ldap_live import TABLES, _batches, _counts, _rows
 
@@ -29,32 +29,23 @@ COLUMNS = {
 
 
 def live_home(root, url: str) -> Settings:
-    settings = Settings(home=root)
-    settings.home_dir.mkdir(parents=True)
-    settings.config_path.write_text(
-        f"""\
-partitions_start: 2026-09-01
-live:
-  ldap:
-    - name: corp
-      url: {url}
-      base_dn: {BASE_DN}
-      bind_dn: {READER_DN}
-      password_env: {PASSWORD_ENV}
-      page_size: 7
-      retries: 1
-      backoff_seconds: 0.01
-""",
-        encoding="utf-8",
-    )
-    return settings
+    source = {
+        "name": "corp",
+        "url": url,
+        "base_dn": BASE_DN,
+        "bind_dn": READER_DN,
+        "password_env": PASSWORD_ENV,
+        "page_size": 7,
+        "retries": 1,
+        "backoff_seconds": 0.01,
+    }
+    return dagster_runs.live_home(root, "ldap", source)
 
 
-def materialize(settings: Settings, instance: dg.DagsterInstance, partition: str):
-    job = build_definitions(settings).resolve_job_def("collect_job")
-    return job.execute_in_process(
-        partition_key=partition, asset_selection=[KEY], instance=instance, raise_on_error=False
-    )
+def materialize(
+    settings: Settings, instance: dg.DagsterInstance, partition: str
+) -> dg.ExecuteInProcessResult:
+    return dagster_runs.materialize(settings, instance, partition, [KEY])
 
 
 def failure_of(result) -> str:

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from opsledger import watermarks
 from opsledger.settings import Settings
-from pipelines.definitions import build_definitions
 
+from .. import dagster_runs
 from .test_prometheus_live import CHECKOUT, batches, lake_rows, reference
 
 KEY = dg.AssetKey(["collect", "prometheus", "demo"])
@@ -20,33 +20,15 @@ DAY = "2026-10-01"
 
 
 def live_home(root, url: str) -> Settings:
-    settings = Settings(home=root)
-    settings.home_dir.mkdir(parents=True)
-    settings.config_path.write_text(
-        f"""\
-partitions_start: 2026-09-01
-live:
-  prometheus:
-    - name: demo
-      url: {url}
-      retries: 1
-      backoff_s: 0.01
-      queries:
-        - {{query: up, step: 5m}}
-        - {{query: '{CHECKOUT}', step: 60}}
-""",
-        encoding="utf-8",
-    )
-    return settings
+    queries = [{"query": "up", "step": "5m"}, {"query": CHECKOUT, "step": 60}]
+    source = {"name": "demo", "url": url, "retries": 1, "backoff_s": 0.01, "queries": queries}
+    return dagster_runs.live_home(root, "prometheus", source)
 
 
 def materialize(
     settings: Settings, instance: dg.DagsterInstance, partition: str
 ) -> dg.ExecuteInProcessResult:
-    job = build_definitions(settings).resolve_job_def("collect_job")
-    return job.execute_in_process(
-        partition_key=partition, asset_selection=[KEY], instance=instance, raise_on_error=False
-    )
+    return dagster_runs.materialize(settings, instance, partition, [KEY])
 
 
 def test_partition_equals_cli_collection_and_rerun_changes_nothing(prometheus, tmp_path, monkeypatch):
