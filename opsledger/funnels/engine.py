@@ -73,14 +73,28 @@ def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None
     )
 
 
+# The funnel evaluated on each connection now (by id: a connection's entry lives only while open).
+_EVALUATED: dict[int, tuple[FunnelSpec, Grain | None]] = {}
+
+
 @contextmanager
 def evaluated(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None = None) -> Iterator[None]:
+    """``funnel_best`` of ``spec`` on ``con`` while the block runs. Inside a block of the same funnel
+    it is reused, so the result functions below can share one evaluation (the marts do)."""
+    current = _EVALUATED.get(id(con))
+    if current == (spec, grain):
+        yield
+        return
+    if current is not None:
+        raise RuntimeError("one funnel per connection at a time: another is evaluated on it")
+    _EVALUATED[id(con)] = (spec, grain)
     try:
         _build(con, spec, grain)
         yield
     except duckdb.CatalogException as exc:
         raise OpsledgerError(f"funnel: {str(exc).splitlines()[0]}") from None
     finally:
+        del _EVALUATED[id(con)]
         con.unregister("funnel_best")  # the ordered engine's Arrow view; no-op otherwise
         for table in _TEMP_TABLES:
             con.execute(f"drop table if exists temp.{table}")

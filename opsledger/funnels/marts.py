@@ -66,15 +66,31 @@ def _breakdowns(con: duckdb.DuckDBPyConnection, spec: FunnelSpec) -> pa.Table:
     return pa.concat_tables(parts) if parts else None
 
 
-# Mart table → how one funnel's rows are computed; the only identifiers ever substituted.
-MARTS = {
-    "mart_funnel_steps": lambda con, spec: funnel_steps(con, spec),
-    "mart_funnel_breakdowns": _breakdowns,
-    "mart_funnel_trends": lambda con, spec: funnel_trends(con, spec, "day"),
-    "mart_funnel_time_to_convert": lambda con, spec: time_to_convert(con, spec),
-    "mart_funnel_people": _people,
-    "mart_funnel_why": _why_by_step,
-}
+# The mart tables, the only identifiers ever substituted into SQL here.
+MARTS = (
+    "mart_funnel_steps",
+    "mart_funnel_breakdowns",
+    "mart_funnel_trends",
+    "mart_funnel_time_to_convert",
+    "mart_funnel_people",
+    "mart_funnel_why",
+)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, spec: FunnelSpec) -> dict[str, pa.Table | None]:
+    """One funnel's rows per mart. Steps, time to convert, people and every step's why share one
+    evaluation of the funnel; trends (counted per period) and breakdowns (one per property) need
+    their own."""
+    with evaluated(con, spec):
+        rows = {
+            "mart_funnel_steps": funnel_steps(con, spec),
+            "mart_funnel_time_to_convert": time_to_convert(con, spec),
+            "mart_funnel_people": _people(con, spec),
+            "mart_funnel_why": _why_by_step(con, spec),
+        }
+    rows["mart_funnel_trends"] = funnel_trends(con, spec, "day")
+    rows["mart_funnel_breakdowns"] = _breakdowns(con, spec)
+    return rows
 
 
 def configured_funnels(config: OpsledgerConfig, config_path: str = "opsledger.yaml") -> list[FunnelSpec]:
@@ -101,9 +117,10 @@ def build_funnel_marts(con: duckdb.DuckDBPyConnection, specs: list[FunnelSpec]) 
     for spec in specs:
         if spec.identities:
             check_identities(con, spec.identities)
+    per_funnel = [(spec.name, _rows(con, spec)) for spec in specs]
     counts: dict[str, int] = {}
-    for table, compute in MARTS.items():
-        parts = [_named(rows, spec.name) for spec in specs if (rows := compute(con, spec)) is not None]
+    for table in MARTS:
+        parts = [_named(rows[table], name) for name, rows in per_funnel if rows[table] is not None]
         if not parts:
             con.execute(f"drop table if exists {table}")
             continue

@@ -343,6 +343,34 @@ def test_units_whose_hashes_collide_are_still_told_apart(monkeypatch):
     assert people["unit"].to_pylist() == ["p2"] and people["deepest_step"].to_pylist() == [2]
 
 
+def test_one_evaluation_serves_every_result_inside_its_block(monkeypatch):
+    from opsledger.funnels import engine
+    from opsledger.funnels.marts import build_funnel_marts
+
+    con = warehouse(sequence("p1", ["a", "b", "c"]) + sequence("p2", ["a", "b"]) + sequence("p3", ["a"]))
+    spec = FunnelSpec(name="abc", steps=["a", "b", "c"])
+    alone = (funnel_steps(con, spec), time_to_convert(con, spec), funnel_people(con, spec, 3))
+    builds = []
+    build = engine._build
+    monkeypatch.setattr(engine, "_build", lambda *args: builds.append(args[1:]) or build(*args))
+    with engine.evaluated(con, spec):
+        shared = (funnel_steps(con, spec), time_to_convert(con, spec), funnel_people(con, spec, 3))
+        with pytest.raises(RuntimeError, match="one funnel per connection"):
+            funnel_steps(con, FunnelSpec(steps=["a", "b"]))
+    assert builds == [(spec, None)]
+    assert [t.to_pylist() for t in shared] == [t.to_pylist() for t in alone]
+    assert [row["count"] for row in shared[0].to_pylist()] == [3, 2, 1]
+
+    # The marts: one evaluation for steps, time to convert, people and every step's why; one for
+    # the trends (counted per period) and one per breakdown property.
+    con.register("no_logs", SCHEMAS["log_records"].empty_table())
+    con.execute("create table log_records as select * replace (attributes::json as attributes) from no_logs")
+    builds.clear()
+    build_funnel_marts(con, [spec.model_copy(update={"breakdowns": ["plan"]})])
+    assert [grain for _, grain in builds] == [None, "day", None]
+    assert con.sql("select count from mart_funnel_steps order by step").fetchall() == [(3,), (2,), (1,)]
+
+
 def test_bad_step_numbers_are_user_errors():
     con = warehouse(sequence("p", ["a", "b"]))
     with pytest.raises(OpsledgerError, match="drop-offs"):
