@@ -422,17 +422,10 @@ def collect(
     start: datetime,
     end: datetime,
     *,
-    client: SearchClient | None = None,
+    client: SearchClient,
+    mapper: PageMapper,
 ) -> Iterator[Chunk]:
     """Contract chunks of one target over [start, end), a page at a time (bounded memory)."""
-    own = client is None
-    client = client or SearchClient(settings)
-    mapper = PageMapper(target, settings.source)
-    try:
-        for hits in search_pages(client, target, start, end):
-            for offset in range(0, len(hits), settings.chunk_rows):
-                yield mapper.chunk(hits[offset : offset + settings.chunk_rows])
-    finally:
-        mapper.close()
-        if own:
-            client.close()
+    for hits in search_pages(client, target, start, end):
+        for offset in range(0, len(hits), settings.chunk_rows):
+            yield mapper.chunk(hits[offset : offset + settings.chunk_rows])

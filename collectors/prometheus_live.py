@@ -321,23 +321,17 @@ def collect(
     start: datetime,
     end: datetime,
     *,
-    client: PrometheusClient | None = None,
+    client: PrometheusClient,
 ) -> Iterator[Chunk]:
     """Every configured query over [start, end), one request window at a time (bounded memory)."""
-    own = client is None
-    client = client or PrometheusClient(settings)
-    try:
-        start_ms, end_ms = to_ms(start), to_ms(end)
-        for query in settings.queries:
-            for first, last in windows(start_ms, end_ms, query.step_ms, settings.max_points_per_request):
-                table, rejects = _samples(query, client.query_range(query, first, last), settings.source)
-                if table.num_rows == 0:
-                    if rejects:
-                        yield Chunk(rejects=rejects)
-                    continue
-                for offset in range(0, table.num_rows, settings.chunk_rows):
-                    part = table.slice(offset, settings.chunk_rows)
-                    yield Chunk({TABLE: part}, part.num_rows, rejects if offset == 0 else [])
-    finally:
-        if own:
-            client.close()
+    start_ms, end_ms = to_ms(start), to_ms(end)
+    for query in settings.queries:
+        for first, last in windows(start_ms, end_ms, query.step_ms, settings.max_points_per_request):
+            table, rejects = _samples(query, client.query_range(query, first, last), settings.source)
+            if table.num_rows == 0:
+                if rejects:
+                    yield Chunk(rejects=rejects)
+                continue
+            for offset in range(0, table.num_rows, settings.chunk_rows):
+                part = table.slice(offset, settings.chunk_rows)
+                yield Chunk({TABLE: part}, part.num_rows, rejects if offset == 0 else [])

@@ -47,8 +47,3 @@ def collect_directory(
     )
     watermarks.advance(home, settings.source, KIND, at)
     return result
-
-
-def watermark(home: Path, settings: LdapSettings) -> datetime | None:
-    """The time of the last snapshot of this directory that is complete in the lake."""
-    return watermarks.get(home, settings.source, KIND)

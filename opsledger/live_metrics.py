@@ -37,10 +37,6 @@ def load_settings(path: Path) -> PrometheusSettings:
     return live_days.load_settings(path, PrometheusSettings, "Prometheus collection settings")
 
 
-def day_key(source: str, day: date) -> str:
-    return live_days.day_key(source, TARGET, day)
-
-
 def collect_metrics(
     settings: Settings,
     prometheus: PrometheusSettings,
