@@ -6,6 +6,11 @@ import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
@@ -31,3 +36,18 @@ def bind(text: str, values: Mapping[str, object]) -> dict[str, object]:
     Whole names only, outside comments and string literals: ``$k`` does not claim ``$k1``."""
     used = set(_PARAM.findall(_NOT_CODE.sub("", text)))
     return {name: value for name, value in values.items() if name in used}
+
+
+def arrow(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, object] | None = None, **tables: pa.Table
+) -> pa.Table:
+    """The result of ``sql/<name>.sql`` as an Arrow table: the parameters it uses bound by name
+    (``bind``), and ``tables`` registered under their keyword names while it runs."""
+    text = load(name)
+    for table_name, table in tables.items():
+        con.register(table_name, table)
+    try:
+        return con.sql(text, params=bind(text, params or {})).to_arrow_table()
+    finally:
+        for table_name in tables:
+            con.unregister(table_name)

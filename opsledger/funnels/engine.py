@@ -100,18 +100,13 @@ def evaluated(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | N
             con.execute(f"drop table if exists temp.{table}")
 
 
-def _arrow(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pa.Table:
-    text = sql.load(f"funnels/{name}")
-    return con.sql(text, params=sql.bind(text, params)).to_arrow_table()
-
-
 def funnel_steps(con: duckdb.DuckDBPyConnection, spec: FunnelSpec) -> pa.Table:
     """Per step: count, conversion from start and from the previous step, average and median
     seconds from the previous step. Rows with ``is_total`` are the whole funnel; the others are
     one group per breakdown value (only when the spec has a breakdown)."""
     with evaluated(con, spec):
         params = {"n": len(spec.steps), "events": spec.step_names, "by_breakdown": spec.breakdown is not None}
-        table = _arrow(con, "select_funnel_steps", params)
+        table = sql.arrow(con, "funnels/select_funnel_steps", params)
     if spec.breakdown is None:
         return table.filter(table["is_total"])
     # A left join gives an empty funnel its zero rows; drop the phantom group it adds for breakdowns.
@@ -140,8 +135,8 @@ def time_to_convert(
     if bins is not None and bins < 1:
         raise OpsledgerError("time to convert: the bin count must be at least 1")
     with evaluated(con, spec):
-        return _arrow(
-            con, "select_time_to_convert", {"from_step": from_step, "to_step": to_step, "bins": bins}
+        return sql.arrow(
+            con, "funnels/select_time_to_convert", {"from_step": from_step, "to_step": to_step, "bins": bins}
         )
 
 
@@ -154,7 +149,7 @@ def funnel_trends(
     if grain not in ("day", "week", "month"):
         raise OpsledgerError(f"trends: unknown period {grain!r} (day, week or month)")
     with evaluated(con, spec, grain):
-        return _arrow(con, "select_funnel_trends", {"to_step": to_step or len(spec.steps)})
+        return sql.arrow(con, "funnels/select_funnel_trends", {"to_step": to_step or len(spec.steps)})
 
 
 def funnel_people(
@@ -166,4 +161,4 @@ def funnel_people(
     if not 2 <= step <= len(spec.steps):
         raise OpsledgerError(f"drop-offs: step must be between 2 and {len(spec.steps)}")
     with evaluated(con, spec):
-        return _arrow(con, "select_funnel_people", {"step": step, "dropped": dropped})
+        return sql.arrow(con, "funnels/select_funnel_people", {"step": step, "dropped": dropped})

@@ -35,8 +35,7 @@ def _people(con: duckdb.DuckDBPyConnection, spec: FunnelSpec) -> pa.Table:
     at step k are ``deepest_step = k - 1``, those who converted to k ``deepest_step >= k``."""
     with evaluated(con, spec):
         # Step 1, converted: everyone who reached at least step 1, i.e. all who entered.
-        params = {"step": 1, "dropped": False}
-        return con.sql(sql.load("funnels/select_funnel_people"), params=params).to_arrow_table()
+        return sql.arrow(con, "funnels/select_funnel_people", {"step": 1, "dropped": False})
 
 
 def breakdown_properties(con: duckdb.DuckDBPyConnection, spec: FunnelSpec) -> list[str]:

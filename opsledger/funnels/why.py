@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from opsledger import sql
 from opsledger.errors import OpsledgerError
@@ -48,10 +47,6 @@ def _execute(
     for key, piece in (pieces or {}).items():
         text = text.replace("{" + key + "}", piece)
     con.execute(text, sql.bind(text, params))
-
-
-def _select(con: duckdb.DuckDBPyConnection, name: str) -> pa.Table:
-    return con.sql(sql.load(f"funnels/{name}")).to_arrow_table()
 
 
 def why_dropped(
@@ -95,8 +90,8 @@ def why_dropped(
         _execute(con, "why_create_ids", params, pieces)
         _execute(con, "why_create_logs", params)
         _execute(con, "why_create_matches", params)
-        summary = _select(con, "why_select_summary")
-        services = _select(con, "why_select_services")
+        summary = sql.arrow(con, "funnels/why_select_summary")
+        services = sql.arrow(con, "funnels/why_select_services")
     except duckdb.CatalogException as exc:
         raise OpsledgerError(f"why they dropped: {str(exc).splitlines()[0]}") from None
     finally:

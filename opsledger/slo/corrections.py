@@ -170,13 +170,9 @@ def exclude_corrected(con: duckdb.DuckDBPyConnection, slo: str, facts: pa.Table)
     ranges = correction_ranges(con, slo)
     if ranges.num_rows == 0 or facts.num_rows == 0:
         return facts
-    con.register("slo_uncorrected_facts", facts)
-    con.register("slo_correction_ranges", ranges)
-    try:
-        kept = con.sql(sql.load("slo/exclude_corrected_minutes")).to_arrow_table()
-    finally:
-        con.unregister("slo_uncorrected_facts")
-        con.unregister("slo_correction_ranges")
+    kept = sql.arrow(
+        con, "slo/exclude_corrected_minutes", slo_uncorrected_facts=facts, slo_correction_ranges=ranges
+    )
     return kept.cast(facts.schema)
 
 

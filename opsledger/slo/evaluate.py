@@ -100,11 +100,7 @@ def evaluate_facts(con, facts: pa.Table, slo: SLO, objective: int, windows: list
         "target": target.target,
         "error_budget": target.error_budget,
     }
-    con.register("slo_eval_facts", facts)
-    try:
-        result = con.sql(sql.load("slo/evaluate_windows"), params=params).to_arrow_table()
-    finally:
-        con.unregister("slo_eval_facts")
+    result = sql.arrow(con, "slo/evaluate_windows", params, slo_eval_facts=facts)
     return result.set_column(0, "at", result.column("at").cast(pa.timestamp("us", tz="UTC"))).set_column(
         1, "window_start", result.column("window_start").cast(pa.timestamp("us", tz="UTC"))
     )
@@ -148,9 +144,5 @@ def windowed_history(
         "lags": [length // step for length in lengths],
         "error_budget": slo.objectives[objective].error_budget,
     }
-    con.register("slo_step_facts", facts)
-    try:
-        result = con.sql(sql.load("slo/select_windowed_error_ratios"), params=params).to_arrow_table()
-    finally:
-        con.unregister("slo_step_facts")
+    result = sql.arrow(con, "slo/select_windowed_error_ratios", params, slo_step_facts=facts)
     return result.set_column(0, "at", result.column("at").cast(pa.timestamp("us", tz="UTC")))

@@ -126,15 +126,8 @@ def build_facts(
 
 
 def _combine(con, name: str, part: pa.Table, total: pa.Table, counts_bad: bool) -> pa.Table:
-    con.register("slo_part_side", part)
-    con.register("slo_total_side", total)
-    try:
-        result = con.sql(
-            sql.load("slo/combine_facts"), params={"slo": name, "counts_bad": counts_bad}
-        ).to_arrow_table()
-    finally:
-        con.unregister("slo_part_side")
-        con.unregister("slo_total_side")
+    params = {"slo": name, "counts_bad": counts_bad}
+    result = sql.arrow(con, "slo/combine_facts", params, slo_part_side=part, slo_total_side=total)
     return _as_schema(result, FACTS_SCHEMA)
 
 

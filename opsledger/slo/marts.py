@@ -160,12 +160,9 @@ def _burn_rates(
     rows = []
     for index, objective in enumerate(item.objectives):
         # The first hours' 6 h window reaches back before start.
-        con.register("slo_burn_facts", facts(con, item, hour - timedelta(hours=6), end, objective=index))
-        try:
-            params = {"start": hour, "end": end, "error_budget": objective.error_budget}
-            found = con.sql(sql.load("slo/select_hourly_burn_rates"), params=params).to_arrow_table()
-        finally:
-            con.unregister("slo_burn_facts")
+        burn_facts = facts(con, item, hour - timedelta(hours=6), end, objective=index)
+        params = {"start": hour, "end": end, "error_budget": objective.error_budget}
+        found = sql.arrow(con, "slo/select_hourly_burn_rates", params, slo_burn_facts=burn_facts)
         keys = {"name": item.name, "objective": item.objective_name(index), **thresholds}
         rows += [{**keys, **row} for row in found.to_pylist()]
     return rows

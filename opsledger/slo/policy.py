@@ -82,9 +82,6 @@ def policy_events(
             "end": end,
             "rolling": slo.time_window.rolling,
             "window_minutes": None,
-            "period_starts": [],
-            "period_ends": [],
-            "period_slices": [],
             "correction_starts": [span[0] for span in spans],
             "correction_ends": [span[1] for span in spans],
         }
@@ -111,47 +108,19 @@ def policy_events_of(
     con: duckdb.DuckDBPyConnection, facts: pa.Table, params: dict, start: datetime
 ) -> pa.Table:
     """Both kinds of events from facts already built, as ``EVENT_SCHEMA``."""
-    grid_params = {k: params[k] for k in ("method", "slice_minutes", "slice_target", "target", "end")}
-    con.register("slo_policy_facts", facts)
-    try:
-        running = con.sql(sql.load("slo/policy_slice_grid"), params=grid_params).to_arrow_table()
-    finally:
-        con.unregister("slo_policy_facts")
-    if params["rolling"]:
-        keys = (
-            "method",
-            "slice_minutes",
-            "error_budget",
-            "window_minutes",
-            "correction_starts",
-            "correction_ends",
-        )
-        scope = "slo/policy_scope_rolling"
-    else:
-        keys = ("method", "error_budget", "period_starts", "period_ends", "period_slices")
-        scope = "slo/policy_scope_calendar"
-    con.register("slo_policy_running", running)
-    try:
-        grid = con.sql(sql.load(scope), params={k: params.get(k, []) for k in keys}).to_arrow_table()
-    finally:
-        con.unregister("slo_policy_running")
-    con.register("slo_policy_grid", grid)
-    try:
-        exhausted = con.sql(sql.load("slo/select_budget_exhaustions"), params={"start": start})
-        exhausted = exhausted.to_arrow_table()
-        incidents = con.sql(
-            sql.load("slo/select_budget_incidents"),
-            params={
-                "start": start,
-                "rolling": params["rolling"],
-                "window_minutes": params["window_minutes"] or 0,
-                "slice_minutes": params["slice_minutes"],
-                "gap_minutes": GAP_MINUTES,
-                "incident_share": INCIDENT_SHARE,
-            },
-        ).to_arrow_table()
-    finally:
-        con.unregister("slo_policy_grid")
+    running = sql.arrow(con, "slo/policy_slice_grid", params, slo_policy_facts=facts)
+    scope = "slo/policy_scope_rolling" if params["rolling"] else "slo/policy_scope_calendar"
+    grid = sql.arrow(con, scope, params, slo_policy_running=running)
+    exhausted = sql.arrow(con, "slo/select_budget_exhaustions", {"start": start}, slo_policy_grid=grid)
+    incident_params = {
+        "start": start,
+        "rolling": params["rolling"],
+        "window_minutes": params["window_minutes"] or 0,
+        "slice_minutes": params["slice_minutes"],
+        "gap_minutes": GAP_MINUTES,
+        "incident_share": INCIDENT_SHARE,
+    }
+    incidents = sql.arrow(con, "slo/select_budget_incidents", incident_params, slo_policy_grid=grid)
     return pa.concat_tables([exhausted.cast(EVENT_SCHEMA), incidents.cast(EVENT_SCHEMA)])
 
 

@@ -85,11 +85,7 @@ def replay_facts(
         "start": start,
         "end": end,
     }
-    con.register("slo_replay_facts", facts)
-    try:
-        result = con.sql(sql.load("slo/replay_burn_rate_alerts"), params=params).to_arrow_table()
-    finally:
-        con.unregister("slo_replay_facts")
+    result = sql.arrow(con, "slo/replay_burn_rate_alerts", params, slo_replay_facts=facts)
     return result.cast(
         pa.schema([("group", pa.string()), ("severity", pa.string()), ("start", TS), ("end", TS)])
     )

@@ -105,19 +105,9 @@ def report_month(
         schema=EXCLUSIONS_SCHEMA,
     )
     params = {"month_start": start, "month_end": end, "target": sla.downtime_threshold}
-    con.register("sla_facts", month_facts)
-    con.register("sla_exclusions", exclusions)
-    try:
-        flags = con.sql(sql.load("slo/sla_flag_minutes"), params=params).to_arrow_table()
-    finally:
-        con.unregister("sla_facts")
-        con.unregister("sla_exclusions")
-    con.register("sla_minutes", flags)
-    try:
-        counts = con.sql(sql.load("slo/sla_summarize_month")).to_arrow_table().to_pylist()[0]
-        periods = con.sql(sql.load("slo/sla_select_downtime_periods")).to_arrow_table()
-    finally:
-        con.unregister("sla_minutes")
+    flags = sql.arrow(con, "slo/sla_flag_minutes", params, sla_facts=month_facts, sla_exclusions=exclusions)
+    counts = sql.arrow(con, "slo/sla_summarize_month", sla_minutes=flags).to_pylist()[0]
+    periods = sql.arrow(con, "slo/sla_select_downtime_periods", sla_minutes=flags)
     value = uptime(counts["minutes"], counts["downtime_minutes"], counts["excluded_minutes"])
     return {
         "name": sla.name,
