@@ -3,6 +3,7 @@ and ``opsledger sla`` (monthly SLA reports with credits)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -170,18 +171,27 @@ def parse_instant(value: str | None, option: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _open_configured():
+@contextmanager
+def _configured():
+    """The config, its SLOs and a read-only warehouse connection (closed after the block), on
+    which the SLO corrections are read once."""
     from opsledger import warehouse
     from opsledger.config import load_config
     from opsledger.settings import Settings
     from opsledger.slo.catalog import load_configured
+    from opsledger.slo.corrections import read_once
 
     settings = Settings()
     config = load_config(settings.config_path)
     slos = load_configured(config)
     if not slos:
         raise ConfigError(f"{settings.config_path}: no SLOs configured (slos.specs)")
-    return config, slos, warehouse.connect(settings.warehouse_path, read_only=True)
+    con = warehouse.connect(settings.warehouse_path, read_only=True)
+    try:
+        with read_once(con):
+            yield config, slos, con
+    finally:
+        con.close()
 
 
 def _latest_data_time(con) -> datetime:
@@ -222,9 +232,8 @@ def status(at_text: str | None, fmt: str) -> None:
     from opsledger.slo.periods import nominal_period, window_at
     from opsledger.slo.policy import policy_events
 
-    _, slos, con = _open_configured()
     rows = []
-    try:
+    with _configured() as (_, slos, con):
         at = parse_instant(at_text, "--at") or _latest_data_time(con)
         for item in slos:
             since = window_at(item.time_window, at).start
@@ -235,8 +244,6 @@ def status(at_text: str | None, fmt: str) -> None:
             found = evaluate(con, item, at, facts=facts)
             events = policy_events(con, item, since, at, facts=facts)
             rows += [_with_policy(row, events) for row in found]
-    finally:
-        con.close()
     emit_rows(rows, STATUS_COLUMNS, fmt)
 
 
@@ -276,8 +283,7 @@ def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> 
     from opsledger.slo.periods import nominal_period
     from opsledger.slo.policy import describe, policy_events
 
-    _, slos, con = _open_configured()
-    try:
+    with _configured() as (_, slos, con):
         item = find(slos, name)
         end = parse_instant(to_text, "--to") or _latest_data_time(con)
         start = parse_instant(from_text, "--from") or end - nominal_period(item.time_window)
@@ -286,8 +292,6 @@ def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> 
         facts = covering_builder(con, item, start - timedelta(days=400), end)
         rows = daily(con, item, start, end, facts=facts)
         events = policy_events(con, item, start, end, facts=facts)
-    finally:
-        con.close()
     zone = ZoneInfo(item.time_window.time_zone)
     for row in rows:
         # Each day's row lists the policy events that began that day (in the SLO's time zone).
@@ -313,8 +317,7 @@ def events(name: str | None, from_text: str | None, to_text: str | None, fmt: st
     from opsledger.slo.periods import nominal_period
     from opsledger.slo.policy import policy_events
 
-    _, slos, con = _open_configured()
-    try:
+    with _configured() as (_, slos, con):
         chosen = [find(slos, name)] if name is not None else slos
         end = parse_instant(to_text, "--to") or _latest_data_time(con)
         rows = []
@@ -324,8 +327,6 @@ def events(name: str | None, from_text: str | None, to_text: str | None, fmt: st
                 raise ConfigError("--from must be before --to")
             facts = covering_builder(con, item, start - timedelta(days=400), end)
             rows += policy_events(con, item, start, end, facts=facts)
-    finally:
-        con.close()
     emit_rows(rows, POLICY_COLUMNS, fmt)
 
 
@@ -346,17 +347,14 @@ def report(month: str, names: tuple[str, ...], fmt: str) -> None:
     from opsledger.slo.sla import parse_month, report_month
 
     year, number = parse_month(month)
-    config, slos, con = _open_configured()
-    chosen = [s for s in config.slas if not names or s.name in names]
-    unknown = sorted(set(names) - {s.name for s in config.slas})
-    if unknown or not chosen:
-        con.close()
-        known = ", ".join(s.name for s in config.slas) or "none configured (slas in opsledger.yaml)"
-        raise ConfigError(f"no SLA named {unknown[0]!r} (known: {known})" if unknown else f"no SLAs: {known}")
-    try:
+    with _configured() as (config, slos, con):
+        chosen = [s for s in config.slas if not names or s.name in names]
+        unknown = sorted(set(names) - {s.name for s in config.slas})
+        if unknown or not chosen:
+            known = ", ".join(s.name for s in config.slas) or "none configured (slas in opsledger.yaml)"
+            problem = f"no SLA named {unknown[0]!r} (known: {known})" if unknown else f"no SLAs: {known}"
+            raise ConfigError(problem)
         # report_month adds the SLO's corrections as excluded windows (source "correction").
         rows = [report_month(con, item, find(slos, item.slo), year, number) for item in chosen]
-    finally:
-        con.close()
     columns = SLA_COLUMNS + (("downtime_periods", "maintenance") if fmt == "json" else ())
     emit_rows(rows, columns, fmt)

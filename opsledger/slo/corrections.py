@@ -33,6 +33,8 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -138,8 +140,29 @@ def record_correction(
     return Correction(slo, start, end, reason, author, recorded, ident), True
 
 
+# Corrections read once for a connection by ``read_once`` (by id: an entry lives only in its block).
+_READ: dict[int, list[Correction]] = {}
+
+
+@contextmanager
+def read_once(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Within the block, every lookup of corrections on ``con`` uses one read of ``audit_events``
+    instead of scanning it for each SLO, objective and window (the marts, the CLI)."""
+    if id(con) in _READ:
+        yield
+        return
+    _READ[id(con)] = list_corrections(con)
+    try:
+        yield
+    finally:
+        del _READ[id(con)]
+
+
 def list_corrections(con: duckdb.DuckDBPyConnection, slo: str | None = None) -> list[Correction]:
     """Corrections recorded in ``con``'s ``audit_events`` (none when it has no such table)."""
+    read = _READ.get(id(con))
+    if read is not None:
+        return [c for c in read if slo is None or c.slo == slo]
     if not _has_table(con, TABLE):
         return []
     params = {"action": ACTION, "source": SOURCE, "slo": slo}

@@ -28,6 +28,7 @@ from opsledger import sql
 from opsledger.config import OpsledgerConfig
 from opsledger.contract import TS
 from opsledger.slo.catalog import find, load_configured
+from opsledger.slo.corrections import read_once
 from opsledger.slo.evaluate import evaluate, history
 from opsledger.slo.facts import FactsBuilder, covering_builder
 from opsledger.slo.policy import EVENT_SCHEMA, policy_events
@@ -96,29 +97,36 @@ def compute_slo_marts(con: duckdb.DuckDBPyConnection, config: OpsledgerConfig) -
     extent = data_extent(con)
     rows: dict[str, list[dict]] = {table: [] for table in SCHEMAS}
     if slos and extent is not None:
-        start, end = extent
-        # Each SLO's facts are built once, over a range that covers every window below.
-        facts = {
-            item.name: covering_builder(con, item, start - FACTS_MARGIN, end + FACTS_MARGIN) for item in slos
-        }
-        for item in slos:
-            spec, built = _spec_fields(item), facts[item.name]
-            rows["mart_slo_status"] += [{**row, **spec} for row in evaluate(con, item, end, facts=built)]
-            rows["mart_slo_history"] += [
-                {**row, **spec} for row in history(con, item, start, end, facts=built)
-            ]
-            for index in range(len(item.objectives)):
-                rows["mart_slo_alerts"] += replay_alerts(con, item, start, end, objective=index, facts=built)
-            rows["mart_slo_burn_rates"] += _burn_rates(con, item, start, end, built)
-            rows["mart_slo_policy_events"] += policy_events(con, item, start, end, facts=built)
-        for sla in config.slas:
-            item = find(slos, sla.slo)
-            for year, month in _months(start, end, sla.time_zone):
-                report = report_month(con, sla, item, year, month, facts=facts[item.name])
-                rows["mart_sla_months"].append(
-                    {**report, "downtime_periods": len(report["downtime_periods"])}
-                )
+        with read_once(con):  # one read of the corrections for every SLO, objective and window
+            _fill(rows, con, config, slos, *extent)
     return {table: pa.Table.from_pylist(rows[table], schema=schema) for table, schema in SCHEMAS.items()}
+
+
+def _fill(
+    rows: dict[str, list[dict]],
+    con: duckdb.DuckDBPyConnection,
+    config: OpsledgerConfig,
+    slos: list[SLO],
+    start: datetime,
+    end: datetime,
+) -> None:
+    # Each SLO's facts are built once, over a range that covers every window below.
+    facts = {
+        item.name: covering_builder(con, item, start - FACTS_MARGIN, end + FACTS_MARGIN) for item in slos
+    }
+    for item in slos:
+        spec, built = _spec_fields(item), facts[item.name]
+        rows["mart_slo_status"] += [{**row, **spec} for row in evaluate(con, item, end, facts=built)]
+        rows["mart_slo_history"] += [{**row, **spec} for row in history(con, item, start, end, facts=built)]
+        for index in range(len(item.objectives)):
+            rows["mart_slo_alerts"] += replay_alerts(con, item, start, end, objective=index, facts=built)
+        rows["mart_slo_burn_rates"] += _burn_rates(con, item, start, end, built)
+        rows["mart_slo_policy_events"] += policy_events(con, item, start, end, facts=built)
+    for sla in config.slas:
+        item = find(slos, sla.slo)
+        for year, month in _months(start, end, sla.time_zone):
+            report = report_month(con, sla, item, year, month, facts=facts[item.name])
+            rows["mart_sla_months"].append({**report, "downtime_periods": len(report["downtime_periods"])})
 
 
 def build_slo_marts(con: duckdb.DuckDBPyConnection, config: OpsledgerConfig) -> dict[str, int]:

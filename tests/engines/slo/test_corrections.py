@@ -182,22 +182,43 @@ def test_sli_and_budget_before_and_after_corrections(tmp_path):
 
 def test_corrections_of_another_slo_or_source_change_nothing(tmp_path):
     record_correction(tmp_path, "other-slo", T0, T0 + 1000 * MINUTE, "not ours", "al")
-    con = warehouse(tmp_path)
+    assert state(tmp_path)["total"] == 1000
+    # Ours, as a control: minutes 100–104 go.
+    record_correction(tmp_path, "api-availability", T0 + 100 * MINUTE, T0 + 105 * MINUTE, "ours", "al")
+    assert state(tmp_path)["total"] == 995
     # An application's own audit feed cannot exclude time: same action, other source.
-    forged = table_from_pydict(
-        "audit_events",
-        {
-            "ts": [T0],
-            "actor": ["mallory"],
-            "action": ["slo.correction"],
-            "resource": ["api-availability"],
-            "outcome": ["success"],
-            "source": ["app:audit"],
-            "details": [json.dumps({"from": T0.isoformat(), "to": AT.isoformat(), "reason": "x"})],
-        },
+    forged = {
+        "ts": T0,
+        "actor": "mallory",
+        "action": "slo.correction",
+        "resource": "api-availability",
+        "outcome": "success",
+        "source": "app:audit",
+        "details": json.dumps({"from": T0.isoformat(), "to": AT.isoformat(), "reason": "x"}),
+    }
+    rows = [*read_lake(tmp_path, "audit_events"), forged]
+    con = warehouse(tmp_path)
+    con.register(
+        "audit_events", table_from_pydict("audit_events", {k: [r.get(k) for r in rows] for k in rows[0]})
     )
-    con.register("audit_events", forged)
-    assert evaluate(con, SLO_SPEC, AT)[0]["total"] == 1000
+    assert evaluate(con, SLO_SPEC, AT)[0]["total"] == 995
+
+
+def test_corrections_are_read_once_inside_read_once(tmp_path, monkeypatch):
+    from opsledger.slo import corrections
+
+    record_correction(tmp_path, "api-availability", T0 + 100 * MINUTE, T0 + 105 * MINUTE, "ours", "al")
+    record_correction(tmp_path, "other-slo", T0, T0 + 10 * MINUTE, "not ours", "al")
+    con = warehouse(tmp_path)
+    alone = evaluate(con, SLO_SPEC, AT), corrections.list_corrections(con, "other-slo")
+    reads = []
+    has_table = corrections._has_table
+    monkeypatch.setattr(corrections, "_has_table", lambda *args: reads.append(args) or has_table(*args))
+    with corrections.read_once(con):
+        shared = evaluate(con, SLO_SPEC, AT), corrections.list_corrections(con, "other-slo")
+        replay_alerts(con, SLO_SPEC, T0, AT)
+    assert len(reads) == 1
+    assert shared == alone and shared[0][0]["total"] == 995 and [c.slo for c in shared[1]] == ["other-slo"]
 
 
 def test_a_corrected_outage_no_longer_pages(tmp_path):
