@@ -4,7 +4,7 @@ and ``opsledger sla`` (monthly SLA reports with credits)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -74,7 +74,7 @@ def rules(specs, out, extra_labels, windows, default_period, generator_version) 
     from opsledger.slo.rules import RuleOptions, generate
     from opsledger.slo.windows import WindowCatalog
 
-    window_files = [p for w in windows for p in (expand([w]) if w.is_dir() else [w])]
+    window_files = expand(windows)
     options = RuleOptions(catalog=WindowCatalog.from_files(window_files), extra_labels=_labels(extra_labels))
     if generator_version:
         options = RuleOptions(options.catalog, options.extra_labels, generator_version)
@@ -194,6 +194,16 @@ def _configured():
         con.close()
 
 
+def _facts_from(con, item, start: datetime, end: datetime):
+    """Facts built once for what is asked from ``start`` to ``end``: windows reach one (nominal)
+    period and the longest burn-rate window back; a request reaching further is built on its own."""
+    from opsledger.slo.evaluate import LONGEST_BURN_WINDOW
+    from opsledger.slo.facts import covering_builder
+    from opsledger.slo.periods import nominal_period
+
+    return covering_builder(con, item, start - nominal_period(item.time_window) - LONGEST_BURN_WINDOW, end)
+
+
 def _latest_data_time(con) -> datetime:
     """The minute after the newest record of any source table, so a past demo shows its last state."""
     from opsledger.slo.marts import data_extent
@@ -228,8 +238,7 @@ def status(at_text: str | None, fmt: str) -> None:
     --at defaults to the minute after the newest record in the warehouse (not now), so a
     warehouse of past data, like the demo's, shows its last state instead of NO_DATA."""
     from opsledger.slo.evaluate import evaluate
-    from opsledger.slo.facts import covering_builder
-    from opsledger.slo.periods import nominal_period, window_at
+    from opsledger.slo.periods import window_at
     from opsledger.slo.policy import policy_events
 
     rows = []
@@ -238,9 +247,7 @@ def status(at_text: str | None, fmt: str) -> None:
         for item in slos:
             since = window_at(item.time_window, at).start
             # One build of the facts serves the evaluation and the policy events' rolling windows.
-            facts = covering_builder(
-                con, item, since - nominal_period(item.time_window) - timedelta(days=3), at
-            )
+            facts = _facts_from(con, item, since, at)
             found = evaluate(con, item, at, facts=facts)
             events = policy_events(con, item, since, at, facts=facts)
             rows += [_with_policy(row, events) for row in found]
@@ -279,7 +286,6 @@ def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> 
 
     from opsledger.slo.catalog import find
     from opsledger.slo.evaluate import history as daily
-    from opsledger.slo.facts import covering_builder
     from opsledger.slo.periods import nominal_period
     from opsledger.slo.policy import describe, policy_events
 
@@ -289,7 +295,7 @@ def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> 
         start = parse_instant(from_text, "--from") or end - nominal_period(item.time_window)
         if start >= end:
             raise ConfigError("--from must be before --to")
-        facts = covering_builder(con, item, start - timedelta(days=400), end)
+        facts = _facts_from(con, item, start, end)
         rows = daily(con, item, start, end, facts=facts)
         events = policy_events(con, item, start, end, facts=facts)
     zone = ZoneInfo(item.time_window.time_zone)
@@ -313,7 +319,6 @@ def events(name: str | None, from_text: str | None, to_text: str | None, fmt: st
     """Error-budget policy events of SLO NAME (default: every SLO): budget exhausted (and when it
     recovered) and incidents over 20 % of the period's budget, overlapping [--from, --to)."""
     from opsledger.slo.catalog import find
-    from opsledger.slo.facts import covering_builder
     from opsledger.slo.periods import nominal_period
     from opsledger.slo.policy import policy_events
 
@@ -325,8 +330,7 @@ def events(name: str | None, from_text: str | None, to_text: str | None, fmt: st
             start = parse_instant(from_text, "--from") or end - nominal_period(item.time_window)
             if start >= end:
                 raise ConfigError("--from must be before --to")
-            facts = covering_builder(con, item, start - timedelta(days=400), end)
-            rows += policy_events(con, item, start, end, facts=facts)
+            rows += policy_events(con, item, start, end, facts=_facts_from(con, item, start, end))
     emit_rows(rows, POLICY_COLUMNS, fmt)
 
 

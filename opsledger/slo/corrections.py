@@ -47,12 +47,12 @@ from collectors.base import Chunk
 from opsledger import lake, sql
 from opsledger.contract import TS, table_from_pydict
 from opsledger.errors import OpsledgerError
+from opsledger.slo.periods import MINUTE, floor_minute
 
 ACTION = "slo.correction"
 SOURCE = "opsledger:corrections"
 TABLE = "audit_events"
 RANGES_SCHEMA = pa.schema([("start", TS), ("end", TS)])
-MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ def correction_ranges(con: duckdb.DuckDBPyConnection, slo: str) -> pa.Table:
 def corrected_spans(con: duckdb.DuckDBPyConnection, slo: str) -> list[tuple[datetime, datetime]]:
     """The minutes ``slo``'s corrections exclude, as disjoint [start, end) spans on minute bounds,
     oldest first: a range touching part of a minute takes all of it (as ``exclude_corrected``)."""
-    spans = sorted((_floor_minute(c.start), _ceil_minute(c.end)) for c in list_corrections(con, slo))
+    spans = sorted((floor_minute(c.start), _ceil_minute(c.end)) for c in list_corrections(con, slo))
     merged: list[tuple[datetime, datetime]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -260,12 +260,8 @@ def _utc(moment: datetime, option: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _floor_minute(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(second=0, microsecond=0)
-
-
 def _ceil_minute(moment: datetime) -> datetime:
-    floor = _floor_minute(moment)
+    floor = floor_minute(moment)
     return floor if floor == moment else floor + MINUTE
 
 

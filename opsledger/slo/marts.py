@@ -29,7 +29,7 @@ from opsledger.config import OpsledgerConfig
 from opsledger.contract import TS
 from opsledger.slo.catalog import find, load_configured
 from opsledger.slo.corrections import read_once
-from opsledger.slo.evaluate import evaluate, history
+from opsledger.slo.evaluate import BURN_RATE_WINDOWS, evaluate, history
 from opsledger.slo.facts import FactsBuilder, covering_builder
 from opsledger.slo.policy import EVENT_SCHEMA, policy_events
 from opsledger.slo.replay import alert_windows_for, replay_alerts
@@ -49,7 +49,7 @@ _STATE = [
     ("error_budget_remaining", _F),
     ("burn_rate", _F),
 ]
-_BURN = [(f"burn_rate_{w}", _F) for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d")]
+_BURN = [(f"burn_rate_{w}", _F) for w in BURN_RATE_WINDOWS]
 
 # Mart table → schema; the table names are the only identifiers ever substituted into SQL.
 SCHEMAS: dict[str, pa.Schema] = {

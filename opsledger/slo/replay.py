@@ -15,12 +15,11 @@ import duckdb
 import pyarrow as pa
 
 from opsledger import sql
+from opsledger.contract import TS
 from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.periods import MINUTE, floor_minute, nominal_period
 from opsledger.slo.spec import SLO
 from opsledger.slo.windows import GOOGLE_30D, AlertWindows
-
-TS = pa.timestamp("us", tz="UTC")
 
 
 def alert_windows_for(slo: SLO) -> AlertWindows:

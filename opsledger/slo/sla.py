@@ -35,13 +35,12 @@ import pyarrow as pa
 
 from opsledger import sql
 from opsledger.config import CreditTier, Sla
+from opsledger.contract import TS
 from opsledger.errors import OpsledgerError
-from opsledger.slo.corrections import Correction, list_corrections
+from opsledger.slo.corrections import RANGES_SCHEMA, Correction, list_corrections
 from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.spec import SLO
 
-TS = pa.timestamp("us", tz="UTC")
-EXCLUSIONS_SCHEMA = pa.schema([("start", TS), ("end", TS)])
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -102,7 +101,7 @@ def report_month(
     maintenance = maintenance_windows(con, sla, slo, start, end, corrections)
     exclusions = pa.table(
         {"start": [w["start"] for w in maintenance], "end": [w["end"] for w in maintenance]},
-        schema=EXCLUSIONS_SCHEMA,
+        schema=RANGES_SCHEMA,
     )
     params = {"month_start": start, "month_end": end, "target": sla.downtime_threshold}
     flags = sql.arrow(con, "slo/sla_flag_minutes", params, sla_facts=month_facts, sla_exclusions=exclusions)
