@@ -186,34 +186,41 @@ def load_config(path: Path) -> OpsledgerConfig:
     if not path.exists():
         return OpsledgerConfig(base_dir=path.parent)
     text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    data = read_yaml(path, text)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the top level must be a mapping of settings")
     try:
         config = OpsledgerConfig.model_validate({**data, "base_dir": path.parent})
     except ValidationError as exc:
-        raise _error(path, text, exc.errors()[0], ()) from None
+        raise field_error(path, text, exc.errors()[0]) from None
     if config.live:
         try:
             config.live_sources  # noqa: B018 - validate the live section now, with its line numbers
         except ValidationError as exc:
-            raise _error(path, text, exc.errors()[0], ("live",)) from None
+            raise field_error(path, text, exc.errors()[0], ("live",)) from None
     return config
 
 
-def _error(path: Path, text: str, error: dict, prefix: tuple) -> ConfigError:
+def read_yaml(path: Path, text: str) -> object:
+    """The YAML ``text`` of ``path``; invalid YAML fails naming the file and line."""
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+
+
+def field_error(path: Path, text: str, error: dict, prefix: tuple = ()) -> ConfigError:
+    """One line naming the file, the line, the field (under ``prefix``) and the problem of a
+    pydantic ``error`` in the YAML ``text``."""
     loc = (*prefix, *error["loc"])
     field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     line = yaml_line(yaml.compose(text), loc)
     # The value of an unknown key is not echoed: it may be a secret put where only names belong.
     shown = "input" in error and error["type"] != "extra_forbidden"
     got = f" (got {error['input']!r})" if shown and not isinstance(error["input"], dict | list) else ""
-    return ConfigError(f"{path}{f':{line}' if line else ''}: {field}: {error['msg']}{got}")
+    return ConfigError(f"{path}{f':{line}' if line else ''}: {field or 'settings'}: {error['msg']}{got}")
 
 
 def yaml_line(node: yaml.Node | None, loc: tuple) -> int | None:

@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from collectors.base import Chunk
 from opsledger import lake, watermarks
+from opsledger.config import field_error, read_yaml
 from opsledger.errors import ConfigError, OpsledgerError
 from opsledger.ingest import BatchResult, ingest_chunks
 from opsledger.settings import Settings
@@ -47,16 +47,11 @@ def load_settings(path: Path, model: type[M], what: str) -> M:
     """A YAML file of ``model``; errors name the file and the field."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such file ({what})")
+    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    try:
-        return model.model_validate(data)
+        return model.model_validate(read_yaml(path, text))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
-        raise ConfigError(f"{path}: {field or 'settings'}: {error['msg']}") from None
+        raise field_error(path, text, exc.errors()[0]) from None
 
 
 def utc(moment: datetime) -> datetime:

@@ -64,3 +64,10 @@ def test_an_invalid_live_section_stops_collect_with_its_line(configured):
     configured.config_path.write_text(CONFIG.replace("url: 'http://127.0.0.1:9'", "url: 'ftp://x'"))
     line = error_line(["collect", "prometheus"])
     assert line.startswith(f"opsledger: error: {configured.config_path}:3: live.prometheus[0].url: ")
+
+
+def test_a_bad_settings_file_names_its_line_and_field_and_keeps_secrets_out(configured, tmp_path):
+    path = tmp_path / "prometheus.yaml"
+    path.write_text("name: x\nurl: http://127.0.0.1:9\npassword: s3cret-value\nqueries: [{query: up}]\n")
+    line = error_line(["collect", "prometheus", "--settings", str(path)])
+    assert line == f"opsledger: error: {path}:3: password: Extra inputs are not permitted"
