@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from collectors.base import Chunk, Reject
 from collectors.ldif import GROUP_CLASSES, Snapshot
-from collectors.ldif_records import Entry, EntryError, binary_value, normalize_dn
+from collectors.ldif_records import Entry, binary_value, normalize_dn
 from collectors.live_http import backoff_delay, tls_failure
 from opsledger.errors import OpsledgerError
 
@@ -72,7 +72,6 @@ OPENLDAP_FILTERS = (
 )
 AD_FILTERS = ("(&(objectCategory=person)(objectClass=user))", "(objectClass=group)")
 _RANGE_OPTION = re.compile(r";range=\d+-(?:\d+|\*)$", re.IGNORECASE)
-_LINE_PREFIX = re.compile(r"^line \d+: ")
 
 PageHook = Callable[[int], None]
 
@@ -340,7 +339,8 @@ def _entry(number: int, response: dict) -> Entry | Reject:
         normalized = normalize_dn(dn)
     except ValueError as exc:
         return Reject(position, f"field 'dn': {exc}", raw)
-    return Entry(position, normalized, attributes, dict.fromkeys(attributes, 0), raw)
+    # A search result has no file lines: its problems are reported without one.
+    return Entry(position, normalized, attributes, dict.fromkeys(attributes), raw)
 
 
 class _LiveSnapshot(Snapshot):
@@ -352,10 +352,6 @@ class _LiveSnapshot(Snapshot):
         super().__init__(source, snapshot_at, chunk_rows)
         self.nested, self.only_read_groups = nested, only_read_groups
         self.group_dns: set[str] = set()
-
-    def reason(self, exc: EntryError) -> str:
-        # The LDIF rules name a file line; a search result has none.
-        return _LINE_PREFIX.sub("", str(exc))
 
     def _classify(self, entry: Entry) -> None:
         super()._classify(entry)

@@ -85,11 +85,8 @@ class Snapshot:
                 self._classify(item)
                 self.accepted += 1
             except EntryError as exc:
-                self.rejects.append(Reject(item.position, self.reason(exc), item.raw))
+                self.rejects.append(Reject(item.position, str(exc), item.raw))
         return self._flush() if self.accepted + len(self.rejects) >= self.chunk_rows else None
-
-    def reason(self, exc: EntryError) -> str:
-        return str(exc)
 
     def run(self, path: Path) -> Iterator[Chunk]:
         for item in entries(path):
@@ -175,14 +172,14 @@ class Snapshot:
         return table_from_pydict(name, data)
 
 
-def _member_dn(value: str, attribute: str, line_of: dict[str, int]) -> str:
+def _member_dn(value: str, attribute: str, line_of: dict[str, int | None]) -> str:
     try:
         return normalize_dn(value)
     except ValueError as exc:
         raise EntryError(line_of[attribute], f"attribute {attribute!r}: {exc}") from None
 
 
-def _enabled(attrs: dict[str, list[Value]], line_of: dict[str, int]) -> bool:
+def _enabled(attrs: dict[str, list[Value]], line_of: dict[str, int | None]) -> bool:
     if "pwdaccountlockedtime" in attrs:
         return False
     if any(v.strip().lower() == "true" for v in _texts(attrs, "nsaccountlock")):

@@ -24,8 +24,10 @@ Value = str | dict[str, str]
 
 
 class EntryError(ValueError):
-    def __init__(self, line: int, problem: str) -> None:
-        super().__init__(f"line {line}: {problem}")
+    """A bad entry; ``line`` is None for an entry from a search, which has no file line."""
+
+    def __init__(self, line: int | None, problem: str) -> None:
+        super().__init__(problem if line is None else f"line {line}: {problem}")
 
 
 class _ChangeRecord(EntryError):
@@ -39,7 +41,7 @@ class Entry:
     position: str  # "entry N (line L)"
     dn: str
     attributes: dict[str, list[Value]]
-    line_of: dict[str, int]  # first line of each attribute, for error messages
+    line_of: dict[str, int | None]  # first line of each attribute, for error messages
     raw: str
 
 
