@@ -347,3 +347,28 @@ def test_ingest_balances(tmp_path):
         for table in ("directory_users", "directory_groups", "directory_memberships")
     }
     assert stored == {"directory_users": 4, "directory_groups": 3, "directory_memberships": 6}
+
+
+def test_a_bad_entry_from_a_search_is_rejected_without_a_file_line():
+    # The classification is the LDIF one; a search result has no line to name (no "line 0:").
+    from datetime import UTC, datetime
+
+    from collectors.ldap_live import _entry, _LiveSnapshot
+
+    response = {
+        "dn": "cn=alice,ou=people,dc=example,dc=org",
+        "raw_attributes": {
+            "objectClass": [b"user"],
+            "sAMAccountName": [b"alice"],
+            "userAccountControl": [b"often"],
+        },
+    }
+    snapshot = _LiveSnapshot(
+        "ldap:corp", datetime(2026, 10, 1, tzinfo=UTC), 100, nested=False, only_read_groups=False
+    )
+    snapshot.add(_entry(1, response))
+    [reject] = snapshot.rejects
+    assert (reject.position, reject.reason) == (
+        "entry 1 (cn=alice,ou=people,dc=example,dc=org)",
+        "attribute 'userAccountControl': not an integer ('often')",
+    )
