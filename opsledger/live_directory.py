@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from collectors.ldap_live import LdapSettings, PageHook, snapshot
-from opsledger import lake, watermarks
+from opsledger import watermarks
 from opsledger.ingest import BatchResult, ingest_chunks
+from opsledger.live_days import day_key, utc
 
 KIND = "directory"
 
@@ -33,9 +34,7 @@ def collect_directory(
 ) -> BatchResult:
     """Snapshot the directory into ``<home>/lake`` and advance its watermark; raises
     ``OpsledgerError`` (nothing stored, watermark unchanged) when the directory cannot be read."""
-    at = snapshot_at or datetime.now(UTC)
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    key = lake.source_key(KIND, f"{settings.source}@{at.date().isoformat()}")
+    at = utc(snapshot_at or datetime.now(UTC))
     result = ingest_chunks(
         home / "lake",
         KIND,
@@ -43,7 +42,7 @@ def collect_directory(
         snapshot(settings, snapshot_at=at, chunk_rows=chunk_rows, on_page=on_page),
         label=f"{settings.source} ({settings.safe_url})",
         progress=progress,
-        key=key,
+        key=day_key(settings.source, KIND, at.date()),
     )
     watermarks.advance(home, settings.source, KIND, at)
     return result
