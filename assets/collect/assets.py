@@ -39,19 +39,20 @@ class CollectTarget:
     key: dg.AssetKey
     source: str
     table: str
-    snapshot: bool  # a directory snapshot: only the current day can be collected
+
+    @property
+    def snapshot(self) -> bool:
+        """A directory snapshot: only the current day can be collected."""
+        return self.table == "directory"
 
 
 def collect_targets(live: LiveSources) -> list[CollectTarget]:
-    targets = [
-        CollectTarget(_key("prometheus", p.name), p.source, "metric_samples", False) for p in live.prometheus
-    ]
+    targets = [CollectTarget(_key("prometheus", p.name), p.source, "metric_samples") for p in live.prometheus]
     for es in live.elasticsearch:
         targets += [
-            CollectTarget(_key("elasticsearch", es.name, t.table), es.source, t.table, False)
-            for t in es.targets
+            CollectTarget(_key("elasticsearch", es.name, t.table), es.source, t.table) for t in es.targets
         ]
-    targets += [CollectTarget(_key("ldap", d.name), d.source, "directory", True) for d in live.ldap]
+    targets += [CollectTarget(_key("ldap", d.name), d.source, "directory") for d in live.ldap]
     return targets
 
 
