@@ -24,7 +24,6 @@ import base64
 import contextlib
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ from collectors.live_http import (
     Retryable,
     RetryingClient,
     check_basic_auth,
+    connection_reason,
     plain_url,
     retry_after,
     tls_failure,
@@ -222,7 +222,9 @@ class SearchClient(RetryingClient):
                     raise self.error(
                         where, f"TLS verification failed ({tls_failure(detail)}); set ca_file"
                     ) from None
-                raise Retryable(f"connection failed ({_reason(exc)})") from None
+                # The transport's str() is only 'Connection error': the cause is in its errors.
+                text = f"{exc.message} {' '.join(map(str, exc.errors))}"
+                raise Retryable(f"connection failed ({connection_reason(text, exc)})") from None
             except elasticsearch.ApiError as exc:
                 cause = f"HTTP {exc.meta.status}: {_api_reason(exc)}"
                 if exc.meta.status in (401, 403):
@@ -253,17 +255,6 @@ class _Redacting(logging.Filter):
         if redacted != text:
             record.msg, record.args = redacted, ()
         return True
-
-
-def _reason(exc: elasticsearch.TransportError) -> str:
-    """The cause in a few words: the transport's str() is only 'Connection error'."""
-    text = f"{exc.message} {' '.join(map(str, exc.errors))}"
-    match = re.search(r"\[Errno -?\d+\] [^'\"()\[\]]+", text)
-    if match:
-        return match.group(0).strip()
-    if "RemoteDisconnected" in text or "aborted" in text.lower() or "reset" in text.lower():
-        return "the server closed the connection"
-    return type(exc).__name__
 
 
 def _api_reason(exc: elasticsearch.ApiError) -> str:

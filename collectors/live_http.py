@@ -82,6 +82,17 @@ def tls_failure(error: BaseException | str) -> str:
     return f"certificate verify failed: {match.group(1).strip()}" if match else "certificate verify failed"
 
 
+def connection_reason(text: str, exc: BaseException) -> str:
+    """The cause of a failed connection in a few words, from the ``text`` a client gives for it:
+    the OS error (``[Errno 111] Connection refused``), a dropped connection, else the error's type."""
+    match = re.search(r"\[Errno -?\d+\] [^'\"()\[\]]+", text)
+    if match:
+        return match.group(0).strip()
+    if "RemoteDisconnected" in text or "aborted" in text.lower() or "reset" in text.lower():
+        return "the server closed the connection"
+    return type(exc).__name__
+
+
 def check_basic_auth(username_env: str | None, password_env: str | None) -> None:
     if (username_env is None) != (password_env is None):
         raise ValueError("give both username_env and password_env, or neither")

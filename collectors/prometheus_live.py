@@ -35,6 +35,7 @@ from collectors.live_http import (
     Retryable,
     RetryingClient,
     check_basic_auth,
+    connection_reason,
     plain_url,
     retry_after,
     tls_failure,
@@ -204,7 +205,7 @@ class PrometheusClient(RetryingClient):
             except requests.exceptions.ReadTimeout:
                 raise Retryable(f"no answer within {s.read_timeout_s:g} s (read timeout)") from None
             except requests.exceptions.RequestException as exc:
-                raise Retryable(f"connection failed ({_reason(exc)})") from None
+                raise Retryable(f"connection failed ({connection_reason(str(exc), exc)})") from None
             if response.status_code == 200:
                 return self._result(response, where)
             cause = f"HTTP {response.status_code}{_server_error(response)}"
@@ -225,16 +226,6 @@ class PrometheusClient(RetryingClient):
             return data["result"]
         except (ValueError, KeyError, TypeError):
             raise self.error(where, "the answer is not a Prometheus query_range matrix") from None
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    match = re.search(r"\[Errno -?\d+\] [^'\")\]]+", text)
-    if match:
-        return match.group(0).strip()
-    if "RemoteDisconnected" in text or "aborted" in text.lower():
-        return "the server closed the connection"
-    return type(exc).__name__
 
 
 def _server_error(response: requests.Response) -> str:
