@@ -39,11 +39,10 @@ from collectors.base import Chunk, Reject
 from collectors.jsonlines import JsonMapping, connect, load_sql, map_block
 from collectors.live_http import (
     RETRY_STATUSES,
+    HttpSourceSettings,
     Retryable,
     RetryingClient,
-    check_basic_auth,
     connection_reason,
-    plain_url,
     retry_after,
     tls_failure,
 )
@@ -123,46 +122,25 @@ class SearchTarget(BaseModel):
         return self
 
 
-class ElasticsearchSettings(BaseModel):
-    """One cluster and what to collect from it. Credentials are only the NAMES of environment
-    variables, read when the client connects."""
+class ElasticsearchSettings(HttpSourceSettings):
+    """One cluster and what to collect from it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    KIND = "elasticsearch"
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="source is elasticsearch:<name>")
-    url: str
     targets: list[SearchTarget] = Field(min_length=1)
     api_key_env: str | None = Field(default=None, description="holds the encoded API key (id:key base64)")
-    username_env: str | None = None
-    password_env: str | None = None
-    verify_tls: bool = True
-    ca_file: str | None = None
     timeout_s: float = Field(default=30.0, gt=0, description="per request")
-    retries: int = Field(default=5, ge=0, description="attempts after the first")
-    backoff_s: float = Field(default=0.5, ge=0)
-    backoff_max_s: float = Field(default=60.0, ge=0)
     page_size: int = Field(default=1000, ge=2, le=10_000, description="hits per request (ES caps at 10,000)")
     keep_alive: str = Field(default="2m", description="point-in-time keep-alive between pages")
-    chunk_rows: int = Field(default=50_000, ge=1)
-
-    @field_validator("url")
-    @classmethod
-    def _plain_url(cls, value: str) -> str:
-        return plain_url(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> ElasticsearchSettings:
-        check_basic_auth(self.username_env, self.password_env)
         if self.api_key_env and self.username_env:
             raise ValueError("give an API key (api_key_env) or basic auth, not both")
         tables = [t.table for t in self.targets]
         if len(tables) != len(set(tables)):
             raise ValueError("one target per table (list several indices in one pattern: a-*,b-*)")
         return self
-
-    @property
-    def source(self) -> str:
-        return f"elasticsearch:{self.name}"
 
 
 def _iso(moment: datetime) -> str:
@@ -182,12 +160,11 @@ class SearchClient(RetryingClient):
         auth: dict[str, Any] = {}
         if settings.api_key_env:
             auth["api_key"] = self._env(settings.api_key_env, "api_key_env")
-        elif settings.username_env and settings.password_env:
-            user = self._env(settings.username_env, "username_env")
-            password = self._env(settings.password_env, "password_env")
+        elif basic := self.basic_auth():
+            user, password = basic
             # what travels in the Authorization header, should a server echo it back
             self._secrets.append(base64.b64encode(f"{user}:{password}".encode()).decode())
-            auth["basic_auth"] = (user, password)
+            auth["basic_auth"] = basic
         self.es = elasticsearch.Elasticsearch(
             settings.url,
             verify_certs=settings.verify_tls,

@@ -1,4 +1,4 @@
-"""What the live HTTP collectors (Prometheus, Elasticsearch) share: one retry policy and credentials.
+"""What the live HTTP collectors (Prometheus, Elasticsearch) share: settings, one retry policy, credentials.
 
 Requests are retried on connection errors, timeouts, 429 and 5xx with exponential backoff and
 "equal jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter"): the wait always grows,
@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from opsledger.errors import OpsledgerError
 
@@ -32,15 +34,6 @@ class Retryable(Exception):
     def __init__(self, cause: str, retry_after: float | None = None) -> None:
         super().__init__(cause)
         self.cause, self.retry_after = cause, retry_after
-
-
-class RetrySettings(Protocol):
-    @property
-    def source(self) -> str: ...
-
-    retries: int
-    backoff_s: float
-    backoff_max_s: float
 
 
 def backoff_delay(attempt: int, backoff: float, backoff_max: float) -> float:
@@ -93,9 +86,41 @@ def connection_reason(text: str, exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def check_basic_auth(username_env: str | None, password_env: str | None) -> None:
-    if (username_env is None) != (password_env is None):
-        raise ValueError("give both username_env and password_env, or neither")
+class HttpSourceSettings(BaseModel):
+    """What every live HTTP source is configured with: a name (its source is ``<KIND>:<name>``), a
+    base URL, basic auth, TLS, retries and chunking. Credentials are never values here, only the
+    NAMES of environment variables that hold them, read when the client connects."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    KIND: ClassVar[str]
+    # Whether the URL must be a bare base (Prometheus' API paths are appended to it).
+    BASE_URL_ONLY: ClassVar[bool] = False
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="source is <kind>:<name>")
+    url: str = Field(description="base URL, e.g. https://search.example.com:9200 (no credentials)")
+    username_env: str | None = None
+    password_env: str | None = None
+    verify_tls: bool = True
+    ca_file: str | None = Field(default=None, description="CA bundle to verify the server with")
+    retries: int = Field(default=5, ge=0, description="attempts after the first")
+    backoff_s: float = Field(default=0.5, ge=0, description="first retry delay; doubles per retry")
+    backoff_max_s: float = Field(default=60.0, ge=0, description="longest wait, also for Retry-After")
+    chunk_rows: int = Field(default=50_000, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _plain_url(cls, value: str) -> str:
+        return plain_url(value, base_only=cls.BASE_URL_ONLY)
+
+    @model_validator(mode="after")
+    def _basic_auth(self) -> HttpSourceSettings:
+        if (self.username_env is None) != (self.password_env is None):
+            raise ValueError("give both username_env and password_env, or neither")
+        return self
+
+    @property
+    def source(self) -> str:
+        return f"{self.KIND}:{self.name}"
 
 
 class RetryingClient:
@@ -119,6 +144,13 @@ class RetryingClient:
         self._secrets.append(value)
         return value
 
+    def basic_auth(self) -> tuple[str, str] | None:
+        """(user, password) from the settings' environment variables, when basic auth is set."""
+        s: HttpSourceSettings = self.settings
+        if s.username_env is None or s.password_env is None:
+            return None
+        return self._env(s.username_env, "username_env"), self._env(s.password_env, "password_env")
+
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
@@ -129,7 +161,7 @@ class RetryingClient:
 
     def retrying(self, where: str, attempt_once: Callable[[], T]) -> T:
         """``attempt_once()``'s result, called again after each ``Retryable`` while retries last."""
-        s: RetrySettings = self.settings
+        s: HttpSourceSettings = self.settings
         for attempt in range(s.retries + 1):
             try:
                 return attempt_once()

@@ -32,11 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from collectors.base import Chunk, Reject
 from collectors.live_http import (
     RETRY_STATUSES,
+    HttpSourceSettings,
     Retryable,
     RetryingClient,
-    check_basic_auth,
     connection_reason,
-    plain_url,
     retry_after,
     tls_failure,
 )
@@ -97,43 +96,23 @@ class PrometheusQuery(BaseModel):
         return self.name or self.query
 
 
-class PrometheusSettings(BaseModel):
-    """One Prometheus server and what to collect from it. Credentials are never values here, only
-    the NAMES of environment variables that hold them, read when the client connects."""
+class PrometheusSettings(HttpSourceSettings):
+    """One Prometheus server and what to collect from it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    KIND = "prometheus"
+    BASE_URL_ONLY = True
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="source is prometheus:<name>")
-    url: str = Field(description="base URL, e.g. https://prometheus.example.com (no credentials)")
     queries: list[PrometheusQuery] = Field(min_length=1)
-    username_env: str | None = None
-    password_env: str | None = None
     bearer_token_env: str | None = None
-    verify_tls: bool = True
-    ca_file: str | None = Field(default=None, description="CA bundle to verify the server with")
     connect_timeout_s: float = Field(default=5.0, gt=0)
     read_timeout_s: float = Field(default=60.0, gt=0)
-    retries: int = Field(default=5, ge=0, description="attempts after the first")
-    backoff_s: float = Field(default=0.5, ge=0, description="first retry delay; doubles per retry")
-    backoff_max_s: float = Field(default=60.0, ge=0, description="longest wait, also for Retry-After")
     max_points_per_request: int = Field(default=MAX_POINTS, ge=1, le=MAX_POINTS)
-    chunk_rows: int = Field(default=50_000, ge=1)
-
-    @field_validator("url")
-    @classmethod
-    def _plain_url(cls, value: str) -> str:
-        return plain_url(value, base_only=True)
 
     @model_validator(mode="after")
     def _one_auth(self) -> PrometheusSettings:
-        check_basic_auth(self.username_env, self.password_env)
         if self.bearer_token_env and self.username_env:
             raise ValueError("give basic auth (username_env/password_env) or bearer_token_env, not both")
         return self
-
-    @property
-    def source(self) -> str:
-        return f"prometheus:{self.name}"
 
 
 def windows(start_ms: int, end_ms: int, step_ms: int, max_points: int) -> list[tuple[int, int]]:
@@ -172,9 +151,8 @@ class PrometheusClient(RetryingClient):
         if settings.bearer_token_env:
             token = self._env(settings.bearer_token_env, "bearer_token_env")
             self.session.headers["Authorization"] = f"Bearer {token}"
-        elif settings.username_env and settings.password_env:
-            user = self._env(settings.username_env, "username_env")
-            self.session.auth = (user, self._env(settings.password_env, "password_env"))
+        else:
+            self.session.auth = self.basic_auth()
 
     def close(self) -> None:
         self.session.close()
