@@ -53,12 +53,17 @@ def connect(path: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
 def refresh_views(con: duckdb.DuckDBPyConnection, lake_dir: Path) -> None:
     """(Re)create one view per contract table; a table with no files yet is an empty typed view."""
     for table in SCHEMAS:
-        if lake.has_files(lake_dir, table):
-            glob = sql.quote_literal(lake.table_glob(lake_dir, table))
-            relation = f"read_parquet({glob}, union_by_name = true)"
-        else:
-            relation = f"({_empty_select(SCHEMAS[table])})"
-        con.execute(sql.load(f"views/{table}").replace("{relation}", relation))
+        refresh_view(con, lake_dir, table)
+
+
+def refresh_view(con: duckdb.DuckDBPyConnection, lake_dir: Path, table: str) -> None:
+    """(Re)create the view of one contract ``table`` (a name of ``SCHEMAS``) over the lake."""
+    if lake.has_files(lake_dir, table):
+        glob = sql.quote_literal(lake.table_glob(lake_dir, table))
+        relation = f"read_parquet({glob}, union_by_name = true)"
+    else:
+        relation = f"({_empty_select(SCHEMAS[table])})"
+    con.execute(sql.load(f"views/{table}").replace("{relation}", relation))
 
 
 def refresh_views_at(path: Path, lake_dir: Path) -> None:

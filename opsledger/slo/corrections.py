@@ -178,11 +178,11 @@ def list_corrections(con: duckdb.DuckDBPyConnection, slo: str | None = None) -> 
 
 def list_lake_corrections(lake_dir: Path, slo: str | None = None) -> list[Correction]:
     """The same, straight from the lake: what was recorded, whether or not the warehouse was rebuilt."""
+    from opsledger.warehouse import refresh_view
+
     con = duckdb.connect()
     try:
-        if lake.has_files(lake_dir, TABLE):
-            glob = sql.quote_literal(lake.table_glob(lake_dir, TABLE))
-            con.execute(f"create view {TABLE} as select * from read_parquet({glob}, union_by_name = true)")
+        refresh_view(con, lake_dir, TABLE)
         return list_corrections(con, slo)
     finally:
         con.close()
