@@ -235,6 +235,14 @@ def corrected_slices(
     return removed
 
 
+def remaining_slices(
+    spans: list[tuple[datetime, datetime]], start: datetime, end: datetime, slice_window: timedelta
+) -> int:
+    """The slices of the period [start, end) (a partial last one counts, as ``Window.slices``)
+    less those wholly inside corrected ``spans``: the slice count a Timeslices period is judged on."""
+    return math.ceil((end - start) / slice_window) - corrected_slices(spans, start, end, slice_window)
+
+
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     # Registered Arrow tables and views both appear here; a bare test connection may have neither.
     query = "select count(*) from information_schema.tables where table_name = ?"

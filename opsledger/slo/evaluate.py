@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from opsledger import sql
-from opsledger.slo.corrections import corrected_slices, corrected_spans
+from opsledger.slo.corrections import corrected_spans, remaining_slices
 from opsledger.slo.durations import parse_prom_duration
 from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.periods import MINUTE, Window, floor_minute, window_at
@@ -112,7 +112,7 @@ def period_slices(
     """The slices of ``window``'s whole period, less those wholly inside corrected ``spans``."""
     if slice_window is None:
         return None
-    return window.slices(slice_window) - corrected_slices(spans, window.start, window.end, slice_window)
+    return remaining_slices(spans, window.start, window.end, slice_window)
 
 
 def windowed_history(

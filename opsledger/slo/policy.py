@@ -25,7 +25,6 @@ correction wholly covers leave the slice budget (``opsledger.slo.corrections``).
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
 import duckdb
@@ -33,7 +32,7 @@ import pyarrow as pa
 
 from opsledger import sql
 from opsledger.contract import TS
-from opsledger.slo.corrections import corrected_slices, corrected_spans
+from opsledger.slo.corrections import corrected_spans, remaining_slices
 from opsledger.slo.facts import FactsBuilder, build_facts
 from opsledger.slo.periods import MINUTE, calendar_period, floor_minute
 from opsledger.slo.spec import SLO
@@ -94,9 +93,7 @@ def policy_events(
             params["period_starts"] = [p[0] for p in periods]
             params["period_ends"] = [p[1] for p in periods]
             size = slice_minutes * MINUTE
-            params["period_slices"] = [
-                math.ceil((b - a) / size) - corrected_slices(spans, a, b, size) for a, b in periods
-            ]
+            params["period_slices"] = [remaining_slices(spans, a, b, size) for a, b in periods]
             lo = periods[0][0]
         table = policy_events_of(con, facts(con, slo, lo, end, objective=index), params, start)
         keys = {"name": slo.name, "objective": slo.objective_name(index)}
