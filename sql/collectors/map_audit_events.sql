@@ -12,7 +12,7 @@ classified as materialized (
         n,
         line,
         coalesce(is_json, false) as is_json,
-        case when is_json then left(line, 1) = '{' or json_type(line) = 'OBJECT' else false end as is_object
+        case when not is_json then false when prefix(line, '{') then true else json_type(line) = 'OBJECT' end as is_object
     from checked
 ),
 
@@ -57,7 +57,8 @@ select
     case when is_k8s then s.auditID else s.session_id end as session_id,
     case when is_k8s then s.sourceIPs[1] else coalesce(s.source_ip, s.ip) end as source_ip,
     coalesce(s.userAgent, s.user_agent) as user_agent,
-    line as details,
+    -- the record itself, which the reader fills in from the block (JsonMapping.line_column)
+    null::varchar as details,
     $source as source,
     n as _position,
     1 as _records,

@@ -12,7 +12,7 @@ classified as materialized (
         n,
         line,
         coalesce(is_json, false) as is_json,
-        case when is_json then left(line, 1) = '{' or json_type(line) = 'OBJECT' else false end as is_object
+        case when not is_json then false when prefix(line, '{') then true else json_type(line) = 'OBJECT' end as is_object
     from checked
 ),
 
