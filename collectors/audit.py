@@ -29,7 +29,9 @@ from pathlib import Path
 from collectors.base import Chunk
 from collectors.jsonlines import JsonMapping, read_json_records
 
-MAPPING = JsonMapping(table="audit_events", query="map_audit_events", setup=("audit_events_setup",))
+MAPPING = JsonMapping(
+    table="audit_events", query="map_audit_events", setup=("audit_events_setup",), line_column="details"
+)
 
 
 def read(

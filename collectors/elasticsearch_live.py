@@ -31,12 +31,11 @@ from typing import Any, Literal
 
 import elasticsearch
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from collectors import audit, logs, product_events
 from collectors.base import Chunk, Reject
-from collectors.jsonlines import JsonMapping, connect, load_sql, map_block
+from collectors.jsonlines import BlockMapper, JsonMapping
 from collectors.live_http import (
     RETRY_STATUSES,
     HttpSourceSettings,
@@ -46,7 +45,6 @@ from collectors.live_http import (
     retry_after,
     tls_failure,
 )
-from opsledger.contract import SCHEMAS
 from opsledger.errors import OpsledgerError
 
 log = logging.getLogger(__name__)
@@ -282,12 +280,10 @@ class PageMapper:
 
     def __init__(self, target: SearchTarget, source: str) -> None:
         self.target, self.source = target, source
-        self.mapping = MAPPINGS[target.table]
-        self.query = load_sql(self.mapping.query)
-        self.con = connect(self.mapping)
+        self.mapper = BlockMapper(MAPPINGS[target.table], source)
 
     def close(self) -> None:
-        self.con.close()
+        self.mapper.close()
 
     def chunk(self, hits: list[dict]) -> Chunk:
         lines = pa.table(
@@ -296,20 +292,16 @@ class PageMapper:
                 "line": pa.array(_source_lines(hits, self.target)),
             }
         )
-        result = map_block(self.con, self.mapping, self.query, self.source, lines, True)
-        good = pc.is_null(result["_reason"])
-        rows = result.filter(good)
+        rows, accepted, bad = self.mapper.split(self.mapper.map(lines, True), lines)
         rejects = [
             Reject(
                 f"{hits[r['_position'] - 1]['_index']}/{hits[r['_position'] - 1]['_id']}",
                 r["_reason"],
                 r["_raw"] or "",
             )
-            for r in result.filter(pc.invert(good)).select(["_position", "_reason", "_raw"]).to_pylist()
+            for r in bad.select(["_position", "_reason", "_raw"]).to_pylist()
         ]
-        schema = SCHEMAS[self.target.table]
-        accepted = pc.sum(rows["_records"]).as_py() or 0
-        return Chunk({self.target.table: rows.select(schema.names).cast(schema)}, accepted, rejects)
+        return Chunk({self.target.table: rows}, accepted, rejects)
 
 
 def search_pages(

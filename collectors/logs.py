@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from collectors.base import Chunk
-from collectors.jsonlines import JsonMapping, read_json_records
+from collectors.jsonlines import Assembly, JsonMapping, read_json_records
 
 
 def mapping(docker_firstline: str | None = None) -> JsonMapping:
@@ -34,6 +34,9 @@ def mapping(docker_firstline: str | None = None) -> JsonMapping:
         query="map_log_records",
         setup=("log_records_setup",),
         params={"firstline": docker_firstline},
+        line_column="attributes",
+        # docker's json-file lines start {"log":"..."; fragments of one line are joined first
+        assembly=Assembly(table="docker_records", query="assemble_docker_records", prefix=b'{"lo'),
     )
 
 

@@ -1,90 +1,28 @@
 -- One block of JSON lines -> log_records rows and rejects (collectors/logs.py, collectors/jsonlines.py).
--- Input: lines(n, line) without line breaks; line is null when the bytes were not UTF-8.
--- $firstline: optional regex opening a multi-line docker record; $at_eof: nothing follows this block.
--- Rows come out in no particular order.
+-- Input: lines(n, line) without line breaks (line is null when the bytes were not UTF-8), and the
+-- block's docker lines as whole records in docker_records (assemble_docker_records.sql).
+-- Rows come out in no particular order; attributes is null where it is the row's own line.
+-- Every other line goes through one pass: no CTE is read twice (materializing one would copy
+-- every line).
 with checked as (
-    select n, line, json_valid(line) as is_json
+    select n, line, coalesce(json_valid(line), false) as is_json
     from lines
     -- blank lines are not records: skipped and not counted
-    where left(line, 1) = '{' or line is null or trim(line, e' \t\r\n') <> ''
+    where (left(line, 1) = '{' or line is null or trim(line, e' \t\r\n') <> '')
+        and not is_docker(line)
 ),
 
-classified as materialized (
+plain as (
     select
         n,
         line,
-        coalesce(is_json, false) as is_json,
+        is_json,
         -- document functions fail on text that is not JSON, so they only ever see json_valid lines
         -- (a case, not and/or, which DuckDB may evaluate on both sides; try() would fall back to
         -- row-by-row work in every vector holding a bad line)
-        case when is_json then left(line, 1) = '{' or json_type(line) = 'OBJECT' else false end as is_object,
-        -- docker's json-file driver writes {"log":"...","stream":..,"time":..}, "log" first
-        case when is_json then prefix(line, '{"log":"') or prefix(line, '{"log": "') else false end as is_docker
+        case when not is_json then false when prefix(line, '{') then true else json_type(line) = 'OBJECT' end
+            as is_object
     from checked
-),
-
--- Docker splits lines longer than 16 KiB into fragments without a trailing newline; fluent-bit's
--- Docker_Mode joins them, and with a Docker_Mode_Parser (here $firstline) appends lines that do
--- not match it to the record the last matching line opened.
-docker as (
-    select
-        n,
-        line,
-        s,
-        log_text,
-        coalesce(regexp_matches(log_text, $firstline::varchar), false) as is_first
-    from (
-        select n, line, log_fields(line) as s, json_extract_string(line, '$.log') as log_text
-        from classified
-        where is_docker
-    )
-),
-
-docker_marked as (
-    select
-        *,
-        lag(log_text) over (order by n) as prev_text,
-        coalesce(bool_or(is_first) over (order by n rows between unbounded preceding and 1 preceding), false)
-            as match_before
-    from docker
-),
-
-docker_grouped as (
-    select
-        *,
-        max(case
-            when prev_text is null then n
-            when not ends_with(prev_text, e'\n') then null
-            when $firstline::varchar is null or is_first or not match_before then n
-        end) over (order by n rows unbounded preceding) as grp
-    from docker_marked
-),
-
-docker_records as (
-    select
-        grp as _position,
-        count(*) as _records,
-        list(n order by n) as _lines,
-        string_agg(log_text, '' order by n) as log_text,
-        first(line order by n) as first_line,
-        first(s order by n) as first_s,
-        first(is_first order by n) as opened_by_match,
-        string_agg(line, e'\n' order by n) as raw_text
-    from docker_grouped
-    group by grp
-),
-
-docker_docs as (
-    select
-        *,
-        rtrim(log_text, e'\r\n') as log_message,
-        case when _records = 1 then first_line
-            else json_merge_patch(first_line, json_object('log', log_text))::varchar end as outer_doc,
-        left(ltrim(log_message), 1) = '{' and json_valid(log_message) as log_is_object,
-        -- the last record may continue in the next block: hand it back unless the file ended
-        not $at_eof and _position = max(_position) over ()
-            and (not ends_with(log_text, e'\n') or ($firstline::varchar is not null and opened_by_match)) as _open
-    from docker_records
 ),
 
 records as (
@@ -93,15 +31,15 @@ records as (
         1 as _records,
         null::bigint[] as _lines,
         line,
-        true as is_json,
-        true as is_object,
-        log_fields(line) as s,
+        is_json,
+        is_object,
+        case when is_object then log_fields(line) end as s,
         null::varchar as log_message,
-        line as doc_text,
+        -- the document is the line itself: the reader fills attributes in from the block
+        null::varchar as doc_text,
         null::varchar as raw_text,
         false as _open
-    from classified
-    where is_object and not is_docker
+    from plain
     union all
     -- a JSON document in "log" is merged the way fluent-bit's Merge_Log does: its keys win for
     -- the columns (the app's own time, level and message), the docker keys win in attributes
@@ -112,30 +50,22 @@ records as (
         '',
         true,
         true,
-        case
-            when log_is_object then log_fields(json_merge_patch(outer_doc, log_message))
-            when _records > 1 then log_fields(outer_doc)
-            else first_s
-        end,
+        log_fields(case when log_is_object then json_merge_patch(outer_doc, log_message) else outer_doc end),
         log_message,
         case when log_is_object then json_merge_patch(log_message, outer_doc)::varchar else outer_doc end,
         raw_text,
         _open
-    from docker_docs
-    union all
-    select n, 1, null, line, is_json, false, null, null, null, null, false
-    from classified
-    where not is_object
+    from docker_records
 ),
 
 fields as (
     select
         *,
         -- string forms of keys ECS uses as objects, read (one more parse) only when needed
-        case when coalesce(s.message, s.msg, log_message) is null
+        case when is_object and (coalesce(s.message, s.msg, log_message) is null
             or coalesce(s.service.name, s."service.name") is null
-            or coalesce(s.url.path, s."url.path", s.url_path, s.url.original, s."url.original", s.path) is null
-            then json_extract_string(doc_text, ['$.event', '$.log', '$.service', '$.url'])
+            or coalesce(s.url.path, s."url.path", s.url_path, s.url.original, s."url.original", s.path) is null)
+            then json_extract_string(coalesce(doc_text, line), ['$.event', '$.log', '$.service', '$.url'])
         end as strings,
         coalesce(s."@timestamp", s.timestamp, s.ts, s.time, s.asctime) as ts_text,
         parse_ts(ts_text) as ts,

@@ -273,6 +273,26 @@ def test_docker_joining_survives_block_boundaries(tmp_path, block_bytes):
     assert sum(c.accepted for c in chunks) == 3 * len(inputs)
 
 
+def test_docker_lines_after_blocks_without_any_are_still_joined(tmp_path):
+    # The docker assembly is skipped for blocks with no docker line; a later block that has some
+    # must still get it, and the plain lines before keep their own mapping.
+    case = "dockermode_splitted_multiple_lines"
+    inputs = (DOCKER / "log" / f"{case}.log").read_text().splitlines()
+    expected = [json.loads(line)["log"] for line in (DOCKER / "out" / f"{case}.out").read_text().splitlines()]
+    timed = [json.dumps({**json.loads(line), "time": DOCKER_TIME}) for line in inputs]
+    plain = [json.dumps({"@timestamp": "2026-10-01T00:00:00Z", "message": f"plain {i}"}) for i in range(40)]
+    path = write_lines(tmp_path / "mixed.log", plain + timed)
+
+    chunks = list(read_json_records(path, logs.mapping(FIRSTLINE), source="mixed", block_bytes=512))
+    rows = [r for c in chunks for r in c.tables["log_records"].to_pylist()]
+
+    docker = [r for r in rows if r["ts"].year == 2019]
+    assert sorted(json.loads(r["attributes"])["log"] for r in docker) == sorted(expected)
+    plain_messages = sorted(r["message"] for r in rows if r["ts"].year == 2026)
+    assert plain_messages == sorted(f"plain {i}" for i in range(40))
+    assert sum(c.accepted for c in chunks) == len(plain) + len(inputs)
+
+
 def test_docker_fixtures_without_time_are_rejected_line_by_line():
     path = DOCKER / "log" / "dockermode_splitted_line.log"
     lines = path.read_text().splitlines()
@@ -416,10 +436,25 @@ def test_large_file_streams_in_bounded_chunks_and_accounts_for_every_line(tmp_pa
     assert all(c.rows_read <= 300 for c in chunks)
     assert sum(c.rows_read for c in chunks) == 5000
     assert sum(len(c.rejects) for c in chunks) == bad
-    numbers = sorted(
-        json.loads(r)["n"] for c in chunks for r in c.tables["log_records"]["attributes"].to_pylist()
-    )
+    rows = [r for c in chunks for r in c.tables["log_records"].to_pylist()]
+    numbers = sorted(json.loads(r["attributes"])["n"] for r in rows)
     assert numbers == [i for i in range(5000) if i % 97 and i % 101]
+    # each row holds its own line (block buffers are reused once no row refers to them)
+    assert all(r["ts"] == utc(json.loads(r["attributes"])["@timestamp"]) for r in rows)
+
+
+def test_a_block_with_many_bad_lines_keeps_every_good_one(tmp_path):
+    # A few rejects are cut out of a block's rows by slicing, many by a filter: both keep the rest.
+    lines = [
+        json.dumps({"ts": "never" if i % 3 == 0 else "2026-10-01T00:00:00Z", "n": i}) for i in range(1200)
+    ]
+    path = write_lines(tmp_path / "bad.jsonl", lines)
+
+    rows, rejects, accepted = collect(path)
+
+    assert sorted(json.loads(r["attributes"])["n"] for r in rows) == [i for i in range(1200) if i % 3]
+    assert sorted(int(r.position.split()[1]) for r in rejects) == [i + 1 for i in range(0, 1200, 3)]
+    assert accepted + len(rejects) == 1200
 
 
 def test_a_line_longer_than_any_log_line_is_a_format_error(tmp_path, monkeypatch):
