@@ -4,7 +4,7 @@
 set TimeZone = 'UTC';
 
 -- A value read with json_extract_string, unless it was an object or an array (their JSON text).
-create or replace temp macro not_object(v) as case when left(v, 1) not in ('{', '[') then v end;
+create or replace temp macro not_object(v) as case when not (prefix(v, '{') or prefix(v, '[')) then v end;
 
 -- Text quoted for a reject reason, shortened so one bad line cannot bloat the quarantine reason.
 create or replace temp macro quoted(v) as

@@ -8,7 +8,7 @@ with checked as (
     select n, line, coalesce(json_valid(line), false) as is_json
     from lines
     -- blank lines are not records: skipped and not counted
-    where (left(line, 1) = '{' or line is null or trim(line, e' \t\r\n') <> '')
+    where (prefix(line, '{') or line is null or trim(line, e' \t\r\n') <> '')
         and not is_docker(line)
 ),
 
