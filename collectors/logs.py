@@ -1,7 +1,8 @@
 """Log records from JSON-lines files: ECS, structlog, python-json-logger and docker json-file.
 
 The dialect is recognised per line, from the fields it carries (nested ECS objects and their
-dotted spellings alike); the mapping is ``sql/collectors/map_log_records.sql``. ``attributes``
+dotted spellings alike); the mapping is ``sql/collectors/map_log_records.sql``, after
+``assemble_docker_records.sql`` has joined a block's docker lines into records. ``attributes``
 holds the full original document, so nothing a line carried is lost; for docker lines it is the
 record as fluent-bit's Docker_Mode + Merge_Log would emit it: split fragments joined into one
 ``log`` and, when ``log`` is itself a JSON object, its keys merged in (the docker keys win there,
