@@ -148,7 +148,7 @@ class BlockMapper:
             return self._no_assembled
         assembled = self._relation(assembly.query, eof).to_arrow_table()
         if self._no_assembled is None:
-            self._no_assembled = assembled.schema.empty_table()
+            self._no_assembled = assembled.slice(0, 0)
         return assembled
 
     def split(self, result: pa.Table, lines: pa.Table) -> tuple[pa.Table, int, pa.Table]:
