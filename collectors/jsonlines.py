@@ -278,8 +278,8 @@ class _BlockBuffers:
 
     def take(self, size: int) -> bytearray:
         for buf in self._kept:
-            # referred to only by the list, this loop and getrefcount: no block reads it any more
-            if sys.getrefcount(buf) == 3 and len(buf) >= size:
+            # referred to only by the list and this loop: no block reads it any more
+            if sys.getrefcount(buf) == _UNREFERENCED and len(buf) >= size:
                 return buf
         buf = bytearray(max(size, self.size))
         if len(self._kept) < KEPT_BUFFERS and len(buf) == self.size:
@@ -291,6 +291,17 @@ class _BlockBuffers:
         if len(self._newlines) < len(data):
             self._newlines = np.empty(len(data), dtype=bool)
         return np.flatnonzero(np.equal(data, 10, out=self._newlines[: len(data)]))
+
+
+def _refs_of_a_free_buffer() -> int:
+    """What getrefcount says in _BlockBuffers.take of a buffer nothing else refers to (measured in
+    the same loop, so it holds whatever the interpreter counts)."""
+    for buf in [bytearray(1)]:
+        return sys.getrefcount(buf)
+    raise AssertionError("unreachable")
+
+
+_UNREFERENCED = _refs_of_a_free_buffer()
 
 
 def _line_tables(path: Path, block_bytes: int) -> Iterator[tuple[pa.Table, bool]]:
