@@ -293,6 +293,22 @@ def test_docker_lines_after_blocks_without_any_are_still_joined(tmp_path):
     assert sum(c.accepted for c in chunks) == len(plain) + len(inputs)
 
 
+def test_docker_and_plain_lines_in_one_block_each_keep_their_document(tmp_path):
+    # plain rows take their own line as attributes; the docker row keeps its merged document
+    plain = [json.dumps({"@timestamp": "2026-10-01T00:00:00Z", "message": f"plain {i}"}) for i in range(3)]
+    docker = {"log": '{"text":"hi"}\n', "stream": "stdout", "time": "2026-10-01T00:00:01Z"}
+    path = write_lines(tmp_path / "mixed.log", [*plain, json.dumps(docker), '{"cut": '])
+
+    rows, rejects, accepted = collect(path)
+
+    assert [json.loads(r["attributes"]) for r in rows] == [
+        *(json.loads(line) for line in plain),
+        {"text": "hi", **docker},  # Merge_Log: the log's keys, then docker's
+    ]
+    assert [(r.position, r.reason) for r in rejects] == [("line 5", "not valid JSON")]
+    assert accepted == 4
+
+
 def test_docker_fixtures_without_time_are_rejected_line_by_line():
     path = DOCKER / "log" / "dockermode_splitted_line.log"
     lines = path.read_text().splitlines()
