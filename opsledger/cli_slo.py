@@ -128,6 +128,23 @@ HISTORY_COLUMNS = (
     "status",
     "policy_events",
 )
+STEP_COLUMNS = (
+    "at",
+    "name",
+    "objective",
+    "group",
+    "sli",
+    "good",
+    "total",
+    "error_budget_remaining",
+    "burn_rate_5m",
+    "burn_rate_30m",
+    "burn_rate_1h",
+    "burn_rate_2h",
+    "burn_rate_6h",
+    "burn_rate_1d",
+    "burn_rate_3d",
+)
 POLICY_COLUMNS = (
     "name",
     "objective",
@@ -279,16 +296,26 @@ def _with_policy(row: dict, events: list[dict]) -> dict:
 @click.argument("name")
 @click.option("--from", "from_text", metavar="ISO8601", help="Default: one SLO window before --to.")
 @click.option("--to", "to_text", metavar="ISO8601", help="Default: newest data.")
+@click.option(
+    "--step",
+    "step_text",
+    type=click.Choice(["1m", "5m"]),
+    help="Instead of one row a day: every STEP from --from, the SLI, budget left and burn rates over "
+    "5m … 3d that Sloth's recording rules record (rolling Occurrences SLOs; a step divides every window).",
+)
 @FORMAT_OPTION
-def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> None:
-    """Daily series of SLO NAME: its state at the end of each day (midnight in its time zone)."""
+def history(name: str, from_text: str | None, to_text: str | None, step_text: str | None, fmt: str) -> None:
+    """Daily series of SLO NAME: its state at the end of each day (midnight in its time zone); with
+    --step, what Sloth's recording rules record, every STEP."""
     from zoneinfo import ZoneInfo
 
     from opsledger.slo.catalog import find
+    from opsledger.slo.durations import parse_prom_duration
     from opsledger.slo.evaluate import history as daily
     from opsledger.slo.periods import nominal_period
     from opsledger.slo.policy import describe, policy_events
 
+    step = parse_prom_duration(step_text) if step_text else None
     with _configured() as (_, slos, con):
         item = find(slos, name)
         end = parse_instant(to_text, "--to") or _latest_data_time(con)
@@ -296,6 +323,9 @@ def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> 
         if start >= end:
             raise ConfigError("--from must be before --to")
         facts = _facts_from(con, item, start, end)
+        if step is not None:
+            emit_rows(_stepped_history(con, item, start, end, step, facts), STEP_COLUMNS, fmt)
+            return
         rows = daily(con, item, start, end, facts=facts)
         events = policy_events(con, item, start, end, facts=facts)
     zone = ZoneInfo(item.time_window.time_zone)
@@ -308,6 +338,26 @@ def history(name: str, from_text: str | None, to_text: str | None, fmt: str) -> 
             and e["start"].astimezone(zone).date() == row["date"]
         )
     emit_rows(rows, HISTORY_COLUMNS, fmt)
+
+
+def _stepped_history(con, item, start: datetime, end: datetime, step, facts) -> list[dict]:
+    """Every ``step`` from ``start`` to ``end``, each objective and group: what Sloth's recording
+    rules record (``evaluate.windowed_history``, which the SLO benchmark times against Prometheus)."""
+    from opsledger.slo.evaluate import LONGEST_BURN_WINDOW, windowed_history
+    from opsledger.slo.periods import nominal_period
+
+    reach = start - nominal_period(item.time_window) - LONGEST_BURN_WINDOW  # what _facts_from built
+    rows: list[dict] = []
+    for index in range(len(item.objectives)):
+        try:
+            table = windowed_history(
+                con, facts(con, item, reach, end, objective=index), item, index, start, end, step
+            )
+        except ValueError as exc:  # not a rolling Occurrences SLO
+            raise ConfigError(f"--step: {exc}") from None
+        objective = item.objective_name(index)
+        rows += [{"name": item.name, "objective": objective, **row} for row in table.to_pylist()]
+    return rows
 
 
 @slo.command()

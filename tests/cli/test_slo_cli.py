@@ -107,6 +107,31 @@ def test_history_is_the_daily_series(demo_home, demo, demo_end):
     assert rows[0]["total"] < rows[1]["total"] < rows[2]["total"]  # a rolling window filling up
 
 
+def test_history_every_step_is_the_status_at_each_instant(demo_home, demo):
+    # --step gives what Sloth's recording rules record, by another query than `slo status`
+    _, slos, con = demo
+    start = datetime(2026, 10, 1, 14, 0, tzinfo=UTC)
+    args = ["--from", start.isoformat(), "--to", "2026-10-01T15:00:00Z", "--step", "5m", "--format", "json"]
+    result = run(["slo", "history", "payments-availability", *args], demo_home)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["at"] for r in rows] == [(start + timedelta(minutes=5 * i)).isoformat() for i in range(13)]
+    item = find(slos, "payments-availability")
+    for row in rows[::3]:
+        (expected,) = evaluate(con, item, datetime.fromisoformat(row["at"]))
+        same(row, expected, ["sli", "good", "total", "error_budget_remaining"])
+        same(row, expected, ["burn_rate_5m", "burn_rate_1h", "burn_rate_6h", "burn_rate_3d"])
+    assert max(r["burn_rate_1h"] for r in rows) > 14.4  # the outage
+
+
+def test_history_by_step_of_a_calendar_slo_is_a_one_line_error(demo_home):
+    result = run(["slo", "history", "e2e-tests-pass", "--step", "5m"], demo_home)
+    assert result.exit_code == 1
+    assert result.output == (
+        "opsledger: error: --step: SLO e2e-tests-pass: a windowed history needs a rolling Occurrences SLO\n"
+    )
+
+
 def test_history_of_an_unknown_slo_is_a_one_line_error(demo_home):
     result = run(["slo", "history", "nope"], demo_home)
     assert result.exit_code == 1
