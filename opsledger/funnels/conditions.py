@@ -19,6 +19,12 @@ UNIT_COLUMNS = {"persons": "e.distinct_id", "totals": "e.distinct_id", "sessions
 _MERGED_PERSON = "coalesce(i.person_id, e.distinct_id)"
 _IDENTITY_JOIN = "left join ({mapping}) as i on i.distinct_id = e.distinct_id"
 
+# How a unit's events at one instant are ordered (create_funnel_events): the first step an event
+# matches (two different steps at one instant are taken in step order), then content, so ties never
+# depend on storage order. Of the events that match one step at one instant, the breakdown value
+# (bd) decides which is step 1 or the last step, which is why the ordered engine needs only that.
+SAME_INSTANT = "coalesce(list_position(steps, true), 1000), event, bd, properties::varchar, session_id"
+
 _EVENT = "e.event = ${name}"
 _PROPERTY = "json_extract_string(e.properties, ${key}) = ${value}"
 
@@ -72,6 +78,7 @@ def events_statement(template: str, spec: FunnelSpec) -> tuple[str, dict[str, An
         .replace("{identity_join}", join)
         .replace("{steps}", steps)
         .replace("{exclusions}", exclusions)
+        .replace("{same_instant}", SAME_INSTANT)
     )
     return text, params
 

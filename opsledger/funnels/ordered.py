@@ -126,6 +126,7 @@ def _select(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: str | None,
         .replace("{step_bits}", _bits("steps", len(spec.steps)))
         .replace("{optional_columns}", "".join(optional))
         .replace("{unit_order}", unit_order)
+        .replace("{ties}", ", bd" if spec.breakdown is not None else "")
         .replace("{unit_hash}", _UNIT_HASH)
     )
     text, params = events_statement(template, spec)

@@ -229,6 +229,20 @@ def test_breakdown_first_and_last_touch():
     assert groups == {("chrome", 1): 2, ("chrome", 2): 1}
 
 
+@pytest.mark.parametrize("mode", ["ordered", "strict", "unordered"])
+def test_a_breakdown_at_one_instant_does_not_depend_on_storage_order(mode):
+    # Two step-1 events and two step-2 events at one instant each, differing only in the breakdown
+    # value: every engine picks the same one, whichever order the rows were stored in.
+    ff, ch = {"$browser": "firefox"}, {"$browser": "chrome"}
+    stored = [("p1", "a", T0, ff), ("p1", "a", T0, ch), ("p1", "b", T0 + MIN, ff), ("p1", "b", T0 + MIN, ch)]
+    for attribution, value in [("first_touch", "firefox"), ("last_touch", "chrome")]:
+        spec = FunnelSpec(steps=["a", "b"], breakdown="$browser", mode=mode, attribution=attribution)
+        for rows in (stored, stored[::-1]):
+            table = funnel_steps(warehouse(rows), spec)
+            groups = {(r["breakdown"], r["step"]): r["count"] for r in table.to_pylist() if not r["is_total"]}
+            assert groups == {(value, 1): 1, (value, 2): 1}, (attribution, rows[0][3])
+
+
 def test_counting_totals_and_sessions():
     con = warehouse(
         [
