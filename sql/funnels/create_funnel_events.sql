@@ -1,6 +1,6 @@
 -- The events a funnel looks at (select_funnel_event_rows) with pos, which orders a unit's events:
--- time, then {same_instant} (opsledger.funnels.conditions.SAME_INSTANT: the first step an event
--- matches, then content), so ties never depend on storage order.
+-- time, then the same-instant order (opsledger.funnels.conditions.SAME_INSTANT: the first step an
+-- event matches, then content), so ties never depend on storage order.
 create or replace temp table funnel_events as
 select
     unit,

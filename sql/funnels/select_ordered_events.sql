@@ -6,10 +6,11 @@
 -- bd, the breakdown value; period, the step-1 period for trends in epoch us) come only when the
 -- funnel uses them. Their text is made from fixed fragments and the step count alone. An event
 -- without a time cannot be placed in a funnel (ingest never stores one; the lake could hold one
--- written by other tools). With a breakdown, {ties} orders a unit's events at one instant by their
--- breakdown value, as create_funnel_events does among the events of one step (SAME_INSTANT in
--- opsledger.funnels.conditions): which of them is step 1 (or the last step) decides the value
--- attributed, so it must not depend on storage order. Without one, ties change nothing.
+-- written by other tools). With a breakdown, the last sort key orders a unit's events at one
+-- instant by their breakdown value, as create_funnel_events does among the events of one step
+-- (SAME_INSTANT in opsledger.funnels.conditions): which of them is step 1 (or the last step)
+-- decides the value attributed, so it must not depend on storage order. Without a breakdown,
+-- ties change nothing.
 select
     unit,
     t,
