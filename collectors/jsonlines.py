@@ -44,8 +44,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from collectors.base import Chunk, FormatError, Reject
+from opsledger import sql
+from opsledger.buffers import as_arrow, numbers
 from opsledger.contract import SCHEMAS
-from opsledger.sql import bind
 
 BLOCK_BYTES = 32 << 20
 SNIFF_BYTES = 64 << 10
@@ -67,13 +68,6 @@ BOM = b"\xef\xbb\xbf"
 _BINARY_LINES = pa.schema([("n", pa.int64()), ("line", pa.binary_view())])
 _END = object()
 T = TypeVar("T")
-
-_SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "collectors"
-
-
-def load_sql(name: str) -> str:
-    """The text of ``sql/collectors/<name>.sql``."""
-    return (_SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -115,9 +109,9 @@ class BlockMapper:
                 "threads": os.cpu_count() or 2,
             }
         )
-        self.con.execute(load_sql("jsonlines_setup"))
+        self.con.execute(sql.load("collectors/jsonlines_setup"))
         for name in mapping.setup:
-            self.con.execute(load_sql(name))
+            self.con.execute(sql.load(f"collectors/{name}"))
         self._relations: dict[tuple[str, bool], duckdb.DuckDBPyRelation] = {}
         self._no_assembled: pa.Table | None = None
 
@@ -132,7 +126,7 @@ class BlockMapper:
         assembly = self.mapping.assembly
         self.con.register("block_lines", lines)
         try:
-            self.con.execute(load_sql("lines_bytes" if binary else "lines_utf8"))
+            self.con.execute(sql.load("collectors/lines_bytes" if binary else "collectors/lines_utf8"))
             if assembly is not None:
                 self.con.register(assembly.table, self._assembled(assembly, lines, eof))
             return self._relation(self.mapping.query, eof).to_arrow_table()
@@ -167,9 +161,9 @@ class BlockMapper:
         # A relation runs its statement again each time it is read, over the block registered then.
         # Kept per file, it spares binding the statement twice for every block (~12 ms of 36).
         if (name, eof) not in self._relations:
-            query = load_sql(name)
+            query = sql.load(f"collectors/{name}")
             values = {**self.values, "at_eof": eof}
-            self._relations[name, eof] = self.con.sql(query, params=bind(query, values))
+            self._relations[name, eof] = self.con.sql(query, params=sql.bind(query, values))
         return self._relations[name, eof]
 
 
@@ -199,8 +193,7 @@ def _without(table: pa.Table, rows: pa.ChunkedArray) -> pa.Table:
 def _own_lines(rows: pa.Table, lines: pa.Table, column: str) -> pa.Array:
     """``rows[column]``, its nulls replaced by the line at the row's position (accepted rows only:
     a block with lines that are not UTF-8 comes as bytes, which are then all valid text)."""
-    first = lines["n"][0].as_py()
-    at = _int64s(rows["_position"].combine_chunks()) - first
+    at = numbers(rows["_position"], np.int64) - lines["n"][0].as_py()
     own = _take(lines["line"].combine_chunks(), at)
     kept = rows[column]
     if kept.null_count < len(kept):
@@ -208,17 +201,11 @@ def _own_lines(rows: pa.Table, lines: pa.Table, column: str) -> pa.Array:
     return own
 
 
-def _int64s(values: pa.Array) -> np.ndarray:
-    """A null-free int64 Arrow array as numpy, without a copy (nor pyarrow's to_numpy, which
-    imports pandas)."""
-    return np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset : values.offset + len(values)]
-
-
 def _take(values: pa.Array, at: np.ndarray) -> pa.Array:
     """``values[at]``, string views made plain strings (or bytes) in the one copy of their text:
     Arrow's take and filter do not handle views, so the views are gathered here."""
     if not pa.types.is_binary_view(values.type) and not pa.types.is_string_view(values.type):
-        return values.take(pa.Array.from_buffers(pa.int64(), len(at), [None, pa.py_buffer(at)]))
+        return values.take(as_arrow(at, pa.int64()))
     plain = pa.string() if pa.types.is_string_view(values.type) else pa.binary()
     if values.null_count:
         return _take(values.cast(plain), at)
@@ -348,8 +335,7 @@ def _lines_table(block: memoryview, first_n: int, buffers: _BlockBuffers) -> pa.
     for byte in (10, 13):  # "\n", then the "\r" of "\r\n"
         lengths -= (lengths > 0) & (data[np.maximum(starts + lengths - 1, 0)] == byte)
     count = len(ends)
-    numbers = np.arange(first_n, first_n + count, dtype=np.int64)
-    n = pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(numbers)])
+    n = as_arrow(np.arange(first_n, first_n + count, dtype=np.int64), pa.int64())
     views = pa.py_buffer(_views(data, starts, lengths))
     text = pa.Array.from_buffers(pa.string_view(), count, [None, views, pa.py_buffer(block)])
     try:
@@ -414,11 +400,13 @@ def _split_open(lines: pa.Table, result: pa.Table) -> tuple[pa.Table | None, pa.
 def _map_documents(mapper: BlockMapper, path: Path, kind: str) -> Iterator[tuple[pa.Table, pa.Table]]:
     try:
         params = {"path": str(path), "format": kind}
-        docs = mapper.con.sql(load_sql("read_json_documents"), params=params).to_arrow_table()
+        docs = mapper.con.sql(sql.load("collectors/read_json_documents"), params=params).to_arrow_table()
     except duckdb.Error as exc:
         problem = str(exc).splitlines()[0]
         raise FormatError(path, f"not JSON lines and not a JSON document: {problem}") from None
-    lines = pa.table({"n": pa.array(np.arange(1, docs.num_rows + 1, dtype=np.int64)), "line": docs["line"]})
+    lines = pa.table(
+        {"n": as_arrow(np.arange(1, docs.num_rows + 1, dtype=np.int64), pa.int64()), "line": docs["line"]}
+    )
     yield lines, mapper.map(lines, True)
 
 

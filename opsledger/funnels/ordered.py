@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from opsledger import sql
+from opsledger.buffers import as_arrow, numbers
 from opsledger.errors import OpsledgerError
 from opsledger.funnels.conditions import events_statement, gap_us
 from opsledger.funnels.spec import FunnelSpec
@@ -92,22 +93,6 @@ def _parts(count: int, first: np.ndarray | None = None) -> list[tuple[int, int]]
     return [(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True) if lo < hi]
 
 
-def _numbers(column: pa.ChunkedArray, dtype: type[np.generic]) -> np.ndarray:
-    """A null-free fixed-width column as one numpy array. Not pyarrow's to_numpy, nor pa.array
-    below: either imports pandas on first use (0.15–0.3 s of a one-funnel CLI call)."""
-    chunks = [
-        np.frombuffer(chunk.buffers()[1], dtype=dtype)[chunk.offset : chunk.offset + len(chunk)]
-        for chunk in column.chunks
-    ]
-    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=dtype)
-
-
-def _as_arrow(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
-    """A numpy array as an Arrow array of ``arrow_type`` (the same width), sharing its memory."""
-    values = np.ascontiguousarray(values)
-    return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
-
-
 def _bits(name: str, count: int) -> str:
     # Text made from the count alone: steps[1] → bit 0, … (a null match is no match).
     terms = [f"(coalesce({name}[{i}], false)::uinteger << {i - 1})" for i in range(1, count + 1)]
@@ -140,7 +125,7 @@ def _unit_starts(units: pa.ChunkedArray) -> np.ndarray:
     new_unit = np.ones(len(unit), dtype=bool)
     if len(unit) > 1:
         differs = pc.cast(pc.not_equal(unit.slice(1), unit.slice(0, len(unit) - 1)), pa.uint8())
-        new_unit[1:] = _numbers(pa.chunked_array([differs]), np.uint8) == 1
+        new_unit[1:] = numbers(pa.chunked_array([differs]), np.uint8) == 1
     return new_unit
 
 
@@ -152,7 +137,7 @@ def _sorted_events(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: str 
     vanishingly rare, sorts again by the unit itself."""
     table = _select(con, spec, grain, "unit_hash")
     from_values = pool.submit(_unit_starts, table["unit"])
-    hashes = _numbers(table["unit_hash"], np.uint64)
+    hashes = numbers(table["unit_hash"], np.uint64)
     new_unit = np.ones(len(hashes), dtype=bool)
     new_unit[1:] = hashes[1:] != hashes[:-1]
     events = _events(table, new_unit)
@@ -166,7 +151,7 @@ def _events(table: pa.Table, new_unit: np.ndarray) -> _Events:
     size = len(new_unit)
     if size >= 2**31 - 1:
         raise OpsledgerError(f"funnel: {size:,} events is more than an ordered funnel takes (2**31 - 2)")
-    t = np.append(_numbers(table["t"], np.int64), np.int64(0))
+    t = np.append(numbers(table["t"], np.int64), np.int64(0))
     new_instant = new_unit.copy()
     new_instant[1:] |= t[1:size] != t[: size - 1]
     starts = np.append(np.flatnonzero(new_instant).astype(np.int32), np.int32(size))
@@ -177,9 +162,9 @@ def _events(table: pa.Table, new_unit: np.ndarray) -> _Events:
         unit=table["unit"],
         bd=table["bd"] if "bd" in columns else None,
         t=t,
-        step_bits=_numbers(table["step_bits"], np.uint32),
-        exclusion_bits=_numbers(table["exclusion_bits"], np.uint32) if "exclusion_bits" in columns else None,
-        period=_numbers(table["period"], np.int64) if "period" in columns else None,
+        step_bits=numbers(table["step_bits"], np.uint32),
+        exclusion_bits=numbers(table["exclusion_bits"], np.uint32) if "exclusion_bits" in columns else None,
+        period=numbers(table["period"], np.int64) if "period" in columns else None,
         unit_id=np.append(np.cumsum(new_unit, dtype=np.int32), np.int32(0)),
         unit_starts=np.append(np.flatnonzero(new_unit).astype(np.int32), np.int32(size)),
         instant=np.append(instant, np.int32(len(starts) - 1)),
@@ -280,23 +265,23 @@ def _best_table(events: _Events, attempts: _Attempts, chosen: np.ndarray, reache
     """``funnel_best``: unit, attempt, reached, levels (the times of the steps reached), the
     breakdown value (of step 1, or of the last step reached for last touch) and the period."""
     rows, anchors, reached = attempts.rows[chosen], attempts.anchors[chosen], reached[chosen]
-    unit = pool.submit(events.unit.take, _as_arrow(anchors, pa.int32()))
+    unit = pool.submit(events.unit.take, as_arrow(anchors, pa.int32()))
     mask = rows < events.size
     offsets = np.append(np.int32(0), np.cumsum(attempts.depth[chosen], dtype=np.int32))
     touch = rows[np.arange(len(chosen)), reached - 1] if last_touch else anchors
     breakdown = pa.nulls(len(chosen), pa.string())
     if events.bd is not None:
-        breakdown = events.bd.take(_as_arrow(touch.astype(np.int32), pa.int32()))
+        breakdown = events.bd.take(as_arrow(touch.astype(np.int32), pa.int32()))
     period = pa.nulls(len(chosen), pa.timestamp("us"))
     if events.period is not None:
-        period = _as_arrow(events.period[anchors], pa.timestamp("us"))
+        period = as_arrow(events.period[anchors], pa.timestamp("us"))
     return pa.table(
         {
             "unit": unit.result(),
-            "attempt": _as_arrow(anchors.astype(np.int64), pa.int64()),
-            "reached": _as_arrow(reached.astype(np.int64), pa.int64()),
+            "attempt": as_arrow(anchors.astype(np.int64), pa.int64()),
+            "reached": as_arrow(reached.astype(np.int64), pa.int64()),
             "levels": pa.ListArray.from_arrays(
-                _as_arrow(offsets, pa.int32()), _as_arrow(events.t[rows[mask]], pa.int64())
+                as_arrow(offsets, pa.int32()), as_arrow(events.t[rows[mask]], pa.int64())
             ),
             "breakdown": breakdown,
             "period": period,
