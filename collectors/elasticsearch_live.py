@@ -279,7 +279,7 @@ class PageMapper:
     """Maps pages of hits with the JSON-lines mapping of one table (one DuckDB connection)."""
 
     def __init__(self, target: SearchTarget, source: str) -> None:
-        self.target, self.source = target, source
+        self.target = target
         self.mapper = BlockMapper(MAPPINGS[target.table], source)
 
     def close(self) -> None:
