@@ -214,11 +214,18 @@ def _configured():
 def _facts_from(con, item, start: datetime, end: datetime):
     """Facts built once for what is asked from ``start`` to ``end``: windows reach one (nominal)
     period and the longest burn-rate window back; a request reaching further is built on its own."""
-    from opsledger.slo.evaluate import LONGEST_BURN_WINDOW
     from opsledger.slo.facts import covering_builder
+
+    return covering_builder(con, item, _facts_start(item, start), end)
+
+
+def _facts_start(item, start: datetime) -> datetime:
+    """How far back what is asked from ``start`` reads: one (nominal) period and the longest
+    burn-rate window."""
+    from opsledger.slo.evaluate import LONGEST_BURN_WINDOW
     from opsledger.slo.periods import nominal_period
 
-    return covering_builder(con, item, start - nominal_period(item.time_window) - LONGEST_BURN_WINDOW, end)
+    return start - nominal_period(item.time_window) - LONGEST_BURN_WINDOW
 
 
 def _latest_data_time(con) -> datetime:
@@ -343,16 +350,13 @@ def history(name: str, from_text: str | None, to_text: str | None, step_text: st
 def _stepped_history(con, item, start: datetime, end: datetime, step, facts) -> list[dict]:
     """Every ``step`` from ``start`` to ``end``, each objective and group: what Sloth's recording
     rules record (``evaluate.windowed_history``, which the SLO benchmark times against Prometheus)."""
-    from opsledger.slo.evaluate import LONGEST_BURN_WINDOW, windowed_history
-    from opsledger.slo.periods import nominal_period
+    from opsledger.slo.evaluate import windowed_history
 
-    reach = start - nominal_period(item.time_window) - LONGEST_BURN_WINDOW  # what _facts_from built
     rows: list[dict] = []
     for index in range(len(item.objectives)):
+        built = facts(con, item, _facts_start(item, start), end, objective=index)
         try:
-            table = windowed_history(
-                con, facts(con, item, reach, end, objective=index), item, index, start, end, step
-            )
+            table = windowed_history(con, built, item, index, start, end, step)
         except ValueError as exc:  # not a rolling Occurrences SLO
             raise ConfigError(f"--step: {exc}") from None
         objective = item.objective_name(index)
