@@ -14,18 +14,20 @@ from opsledger.settings import Settings
 
 T0 = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
 AT = (T0 + timedelta(hours=1)).isoformat()
-SPEC = """\
+
+
+def spec(name: str, window: str, annotations: str = "") -> str:
+    """An OpenSLO spec over log_records: requests answered without a 5xx."""
+    return f"""\
 apiVersion: openslo/v1
 kind: SLO
 metadata:
-  name: requests-per-tenant
-  annotations:
-    opsledger.io/group-by: service,tenant_id
+  name: {name}{annotations}
 spec:
   service: api
   budgetingMethod: Occurrences
   timeWindow:
-    - duration: 1d
+    - duration: {window}
       isRolling: true
   objectives:
     - targetPercent: 99
@@ -37,49 +39,54 @@ spec:
         good:
           metricSource:
             type: SQL
-            spec: {table: log_records, filter: "http_status < 500"}
+            spec: {{table: log_records, filter: "http_status < 500"}}
         total:
           metricSource:
             type: SQL
-            spec: {table: log_records, filter: "http_status is not null"}
+            spec: {{table: log_records, filter: "http_status is not null"}}
 """
 
 
-def line(minute: int, service: str, tenant: str, status: int) -> str:
-    ts = (T0 + timedelta(minutes=minute, seconds=10)).isoformat().replace("+00:00", "Z")
-    return json.dumps(
-        {
-            "@timestamp": ts,
-            "message": "request",
-            "service.name": service,
-            "tenant.id": tenant,
-            "http.response.status_code": status,
-        }
-    )
+def line(minute: int, service: str, status: int, tenant: str | None = None, start: datetime = T0) -> str:
+    ts = (start + timedelta(minutes=minute, seconds=10)).isoformat().replace("+00:00", "Z")
+    record = {
+        "@timestamp": ts,
+        "message": "request",
+        "service.name": service,
+        "http.response.status_code": status,
+    }
+    return json.dumps(record | ({"tenant.id": tenant} if tenant else {}))
+
+
+def home_with(tmp_path, monkeypatch, slo_spec: str, config: str, lines: list[str]) -> Settings:
+    """An OPSLEDGER_HOME with one SLO spec and ``config``, the ``lines`` ingested."""
+    home = tmp_path / "home"
+    (home / "slos").mkdir(parents=True)
+    (home / "slos" / "slo.yaml").write_text(slo_spec, encoding="utf-8")
+    (home / "opsledger.yaml").write_text(config, encoding="utf-8")
+    logs = tmp_path / "requests.jsonl"
+    logs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setenv("OPSLEDGER_HOME", str(home))
+    monkeypatch.delenv("OPSLEDGER_CONFIG", raising=False)
+    ok(run("ingest", "log_records", str(logs)))
+    return Settings(home=home)
 
 
 # api/acme: minutes 0–9, 503 in minutes 3 and 4 → 8 good of 10.
 # api/globex: minutes 0–4, all 200 → 5 of 5.
 # web/initech: minutes 0–3, 500 in minute 2 → 3 of 4.
 LINES = (
-    [line(m, "api", "acme", 503 if m in (3, 4) else 200) for m in range(10)]
-    + [line(m, "api", "globex", 200) for m in range(5)]
-    + [line(m, "web", "initech", 500 if m == 2 else 200) for m in range(4)]
+    [line(m, "api", 503 if m in (3, 4) else 200, "acme") for m in range(10)]
+    + [line(m, "api", 200, "globex") for m in range(5)]
+    + [line(m, "web", 500 if m == 2 else 200, "initech") for m in range(4)]
 )
+GROUPED = "\n  annotations:\n    opsledger.io/group-by: service,tenant_id"
 
 
 @pytest.fixture
 def small(tmp_path, monkeypatch) -> Settings:
-    home = tmp_path / "home"
-    (home / "slos").mkdir(parents=True)
-    (home / "slos" / "grouped.yaml").write_text(SPEC, encoding="utf-8")
-    (home / "opsledger.yaml").write_text("slos:\n  specs: [slos]\n", encoding="utf-8")
-    logs = tmp_path / "requests.jsonl"
-    logs.write_text("\n".join(LINES) + "\n", encoding="utf-8")
-    monkeypatch.setenv("OPSLEDGER_HOME", str(home))
-    monkeypatch.delenv("OPSLEDGER_CONFIG", raising=False)
-    settings = Settings(home=home)
-    ok(run("ingest", "log_records", str(logs)))
+    slo = spec("requests-per-tenant", "1d", GROUPED)
+    settings = home_with(tmp_path, monkeypatch, slo, "slos:\n  specs: [slos]\n", LINES)
     ok(run("build"))
     return settings
 
@@ -227,3 +234,38 @@ def test_events_lists_the_policy_events(small):
     exhausted = by[("api,acme", "budget_exhausted")]
     # At 12:04 the window holds 4 events (budget 0.04) and the first 503: exhausted, never recovered.
     assert (exhausted["start"], exhausted["end"]) == ((T0 + timedelta(minutes=3)).isoformat(), None)
+
+
+SLAS = """\
+slos:
+  specs: [slos]
+slas:
+  - name: api-sla
+    slo: api-slices
+    target_percent: 99
+    maintenance:
+      - {start: "2026-11-10T01:00:00Z", end: "2026-11-10T02:00:00Z", reason: patching%s}
+"""
+
+
+def test_sla_report_json_labels_corrections_and_config_cannot_claim_the_label(tmp_path, monkeypatch):
+    # Ten requests, minutes 0–9 of 10 November; minute 3 fails.
+    start = datetime(2026, 11, 10, tzinfo=UTC)
+    lines = [line(m, "api", 503 if m == 3 else 200, start=start) for m in range(10)]
+    home = home_with(tmp_path, monkeypatch, spec("api-slices", "30d"), SLAS % "", lines).home_dir
+    correct = ["--from", "2026-11-10T00:03:00Z", "--to", "2026-11-10T00:04:00Z", "--author", "alice"]
+    ok(run("slo", "correct", "api-slices", *correct, "--reason", "bad deploy rolled back"))
+    ok(run("build"))
+    (row,) = json.loads(ok(run("sla", "report", "--month", "2026-11", "--format", "json")))
+    assert [(w["source"], w["reason"]) for w in row["maintenance"]] == [
+        ("config", "patching"),
+        ("correction", "SLO correction by alice: bad deploy rolled back"),
+    ]
+    assert (row["excluded_minutes"], row["downtime_minutes"]) == (61, 0)
+
+    (home / "opsledger.yaml").write_text(SLAS % ", source: correction", encoding="utf-8")
+    refused = run("sla", "report", "--month", "2026-11", "--format", "json")
+    assert refused.exit_code == 1
+    assert refused.output.endswith(
+        "opsledger.yaml:8: slas[0].maintenance[0].source: Extra inputs are not permitted\n"
+    )

@@ -1,19 +1,17 @@
 """Corrections under Timeslices: a slice whose minutes are all corrected leaves the period (its SLI
 and slice budget), a partly corrected one is judged on its remaining minutes; and an SLA report
-lists corrections with source "correction". Every expected number is worked by hand below."""
+lists corrections with source "correction" (the report command: tests/cli/test_slo_corrections_cli.py).
+Every expected number is worked by hand below."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
-from opsledger.cli import main
 from opsledger.config import Sla
 from opsledger.contract import table_from_pydict
 from opsledger.slo.corrections import corrected_slices, record_correction
@@ -214,92 +212,3 @@ def test_sla_lists_corrections_with_their_own_source(tmp_path):
     ]
     # 60 maintenance + 5 corrected minutes excluded; the failing minute 12 is inside the correction.
     assert (report["excluded_minutes"], report["downtime_minutes"]) == (65, 0)
-
-
-SPEC = """\
-apiVersion: openslo/v1
-kind: SLO
-metadata:
-  name: api-slices
-spec:
-  service: api
-  budgetingMethod: Occurrences
-  timeWindow:
-    - duration: 30d
-      isRolling: true
-  objectives:
-    - targetPercent: 99
-  indicator:
-    metadata:
-      name: requests-without-5xx
-    spec:
-      ratioMetric:
-        good:
-          metricSource:
-            type: SQL
-            spec: {table: log_records, filter: "http_status < 500"}
-        total:
-          metricSource:
-            type: SQL
-            spec: {table: log_records, filter: "http_status is not null"}
-"""
-SLAS = """\
-slos:
-  specs: [slos]
-slas:
-  - name: api-sla
-    slo: api-slices
-    target_percent: 99
-    maintenance:
-      - {start: "2026-11-10T01:00:00Z", end: "2026-11-10T02:00:00Z", reason: patching%s}
-"""
-
-
-def cli(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
-def test_sla_report_json_labels_corrections_and_config_cannot_claim_the_label(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    (home / "slos").mkdir(parents=True)
-    (home / "slos" / "api.yaml").write_text(SPEC, encoding="utf-8")
-    (home / "opsledger.yaml").write_text(SLAS % "", encoding="utf-8")
-    monkeypatch.setenv("OPSLEDGER_HOME", str(home))
-    monkeypatch.delenv("OPSLEDGER_CONFIG", raising=False)
-    # Ten requests, minutes 0–9; minute 3 fails.
-    lines = [
-        json.dumps(
-            {
-                "@timestamp": (T0 + m * MINUTE + timedelta(seconds=10)).isoformat().replace("+00:00", "Z"),
-                "message": "request",
-                "service.name": "api",
-                "http.response.status_code": 503 if m == 3 else 200,
-            }
-        )
-        for m in range(10)
-    ]
-    logs = tmp_path / "requests.jsonl"
-    logs.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for args in (
-        ("ingest", "log_records", str(logs)),
-        ("slo", "correct", "api-slices", "--from", "2026-11-10T00:03:00Z", "--to", "2026-11-10T00:04:00Z")
-        + ("--reason", "bad deploy rolled back", "--author", "alice"),
-        ("build",),
-    ):
-        result = cli(*args)
-        assert result.exit_code == 0, result.output
-    result = cli("sla", "report", "--month", "2026-11", "--format", "json")
-    assert result.exit_code == 0, result.output
-    (row,) = json.loads(result.output)
-    assert [(w["source"], w["reason"]) for w in row["maintenance"]] == [
-        ("config", "patching"),
-        ("correction", "SLO correction by alice: bad deploy rolled back"),
-    ]
-    assert (row["excluded_minutes"], row["downtime_minutes"]) == (61, 0)
-
-    (home / "opsledger.yaml").write_text(SLAS % ", source: correction", encoding="utf-8")
-    refused = cli("sla", "report", "--month", "2026-11", "--format", "json")
-    assert refused.exit_code == 1
-    assert refused.output.endswith(
-        "opsledger.yaml:8: slas[0].maintenance[0].source: Extra inputs are not permitted\n"
-    )
