@@ -31,7 +31,6 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,7 +46,7 @@ from collectors.base import Chunk
 from opsledger import lake, sql
 from opsledger.contract import TS, table_from_pydict
 from opsledger.errors import OpsledgerError
-from opsledger.slo.periods import MINUTE, floor_minute
+from opsledger.slo.periods import MINUTE, floor_minute, slice_count
 
 ACTION = "slo.correction"
 SOURCE = "opsledger:corrections"
@@ -220,10 +219,10 @@ def corrected_spans(con: duckdb.DuckDBPyConnection, slo: str) -> list[tuple[date
 def corrected_slices(
     spans: list[tuple[datetime, datetime]], start: datetime, end: datetime, slice_window: timedelta
 ) -> int:
-    """How many slices of the period [start, end) — aligned on ``start``, the last one possibly
-    partial (``periods.Window.slices``) — lie wholly inside ``spans`` (disjoint, as
-    ``corrected_spans``): the slices a correction removes from a Timeslices period."""
-    count = math.ceil((end - start) / slice_window)
+    """How many slices of the period [start, end) (``periods.slice_count``) lie wholly inside
+    ``spans`` (disjoint, as ``corrected_spans``): the slices a correction removes from a
+    Timeslices period."""
+    count = slice_count(start, end, slice_window)
     removed = 0
     for span_start, span_end in spans:
         lo, hi = max(span_start, start), min(span_end, end)
@@ -238,9 +237,9 @@ def corrected_slices(
 def remaining_slices(
     spans: list[tuple[datetime, datetime]], start: datetime, end: datetime, slice_window: timedelta
 ) -> int:
-    """The slices of the period [start, end) (a partial last one counts, as ``Window.slices``)
-    less those wholly inside corrected ``spans``: the slice count a Timeslices period is judged on."""
-    return math.ceil((end - start) / slice_window) - corrected_slices(spans, start, end, slice_window)
+    """The slices of the period [start, end) less those wholly inside corrected ``spans``: the slice
+    count a Timeslices period is judged on."""
+    return slice_count(start, end, slice_window) - corrected_slices(spans, start, end, slice_window)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -42,9 +42,11 @@ class Window:
     def elapsed_fraction(self) -> float:
         return (self.at - self.start) / self.length
 
-    def slices(self, slice_window: timedelta | None) -> int | None:
-        """Slices in the whole period; a partial last slice counts (Kibana rounds up too)."""
-        return None if slice_window is None else math.ceil(self.length / slice_window)
+
+def slice_count(start: datetime, end: datetime, slice_window: timedelta) -> int:
+    """Slices of the period [start, end), aligned on ``start``; a partial last slice counts
+    (Kibana rounds up too)."""
+    return math.ceil((end - start) / slice_window)
 
 
 def floor_minute(at: datetime) -> datetime:
