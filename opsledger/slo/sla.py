@@ -89,16 +89,12 @@ def report_month(
     month: int,
     *,
     facts: FactsBuilder = build_facts,
-    corrections: Sequence[Correction] | None = None,
 ) -> dict:
-    """The SLA's month: minute counts, uptime, met, credit, downtime periods and maintenance windows.
-
-    ``corrections`` default to the SLO's corrections recorded in ``con``."""
+    """The SLA's month: minute counts, uptime, met, credit, downtime periods and maintenance windows
+    (with the SLO's corrections recorded in ``con``)."""
     start, end = month_bounds(year, month, sla.time_zone)
     month_facts = facts(con, slo, start, end)
-    if corrections is None:
-        corrections = list_corrections(con, slo.name)
-    maintenance = maintenance_windows(con, sla, slo, start, end, corrections)
+    maintenance = maintenance_windows(con, sla, slo, start, end, list_corrections(con, slo.name))
     exclusions = pa.table(
         {"start": [w["start"] for w in maintenance], "end": [w["end"] for w in maintenance]},
         schema=RANGES_SCHEMA,
@@ -133,7 +129,7 @@ def maintenance_windows(
     slo: SLO,
     start: datetime,
     end: datetime,
-    corrections: Sequence[Correction] = (),
+    corrections: Sequence[Correction],
 ) -> list[dict]:
     """Config windows overlapping the month, then audit-event windows (when enabled), then SLO
     ``corrections`` overlapping it, each with ``source`` (``config``, ``audit``, ``correction``)
