@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -21,8 +21,9 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
         raise click.BadParameter(
             f"{value!r} is not an ISO time (e.g. 2026-10-01 or 2026-10-01T12:00Z)"
         ) from None
-    # A time without an offset is UTC, like every time opsledger stores.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    from opsledger.live_days import utc
+
+    return utc(moment)  # a time without an offset is UTC, like every time opsledger stores
 
 
 def range_options(command: Callable[..., None]) -> Callable[..., None]:
