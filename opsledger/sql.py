@@ -38,6 +38,20 @@ def bind(text: str, values: Mapping[str, object]) -> dict[str, object]:
     return {name: value for name, value in values.items() if name in used}
 
 
+def execute(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: Mapping[str, object] | None = None,
+    pieces: Mapping[str, str] | None = None,
+) -> None:
+    """Run ``sql/<name>.sql``, the parameters it uses bound by name (``bind``); ``pieces`` fill its
+    ``{key}`` placeholders with fixed SQL the caller built from its own fragments, never user text."""
+    text = load(name)
+    for key, piece in (pieces or {}).items():
+        text = text.replace("{" + key + "}", piece)
+    con.execute(text, bind(text, params or {}))
+
+
 def arrow(
     con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, object] | None = None, **tables: pa.Table
 ) -> pa.Table:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from opsledger import sql
 from opsledger.funnels.identities import mapping_sql
 from opsledger.funnels.spec import Exclusion, FunnelSpec, Step
 
@@ -59,7 +60,8 @@ def unit_sql(spec: FunnelSpec) -> tuple[str, str, dict[str, Any]]:
 
 
 def events_statement(template: str, spec: FunnelSpec) -> tuple[str, dict[str, Any]]:
-    """The funnel-events statement with its generated pieces filled in, and its parameters."""
+    """A statement over the funnel's events (``{rows}``: select_funnel_event_rows) with its generated
+    pieces filled in, and its parameters."""
     params: dict[str, Any] = {
         "breakdown": None if spec.breakdown is None else pointer(spec.breakdown),
         "tenant": spec.tenant,
@@ -74,7 +76,8 @@ def events_statement(template: str, spec: FunnelSpec) -> tuple[str, dict[str, An
     unit, join, unit_params = unit_sql(spec)
     params |= unit_params
     text = (
-        template.replace("{unit}", unit)
+        template.replace("{rows}", sql.load("funnels/select_funnel_event_rows"))
+        .replace("{unit}", unit)
         .replace("{identity_join}", join)
         .replace("{steps}", steps)
         .replace("{exclusions}", exclusions)

@@ -30,41 +30,33 @@ Grain = Literal["day", "week", "month"]
 _TEMP_TABLES = ("funnel_best", "funnel_attempts", "funnel_chain", "funnel_events")
 
 
-def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
-    text = sql.load(f"funnels/{name}")
-    con.execute(text, sql.bind(text, params or {}))
-
-
 def _build(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: Grain | None) -> None:
     if spec.mode == "ordered":
         ordered.create_funnel_best(con, spec, grain)
         return
     window_us = spec.window_seconds * 1_000_000
-    template = sql.load("funnels/create_funnel_events").replace(
-        "{rows}", sql.load("funnels/select_funnel_event_rows")
-    )
-    text, params = events_statement(template, spec)
+    text, params = events_statement(sql.load("funnels/create_funnel_events"), spec)
     con.execute(text, sql.bind(text, params))
     n = len(spec.steps)
     if spec.mode == "unordered":
-        _run(con, "create_unordered_anchors")
+        sql.execute(con, "funnels/create_unordered_anchors")
         for k in range(1, n + 1):
-            _run(con, "extend_unordered_chain", {"k": k, "window_us": window_us})
-        _run(con, "create_unordered_attempts")
+            sql.execute(con, "funnels/extend_unordered_chain", {"k": k, "window_us": window_us})
+        sql.execute(con, "funnels/create_unordered_attempts")
     else:
-        _run(con, "create_funnel_anchors")
+        sql.execute(con, "funnels/create_funnel_anchors")
         for k in range(2, n + 1):
-            _run(con, "extend_strict_chain", {"k": k, "gap_us": gap_us(spec, k)})
-        _run(con, "create_funnel_attempts", {"window_us": window_us})
+            sql.execute(con, "funnels/extend_strict_chain", {"k": k, "gap_us": gap_us(spec, k)})
+        sql.execute(con, "funnels/create_funnel_attempts", {"window_us": window_us})
     for i, exclusion in enumerate(spec.exclusions, start=1):
-        _run(
+        sql.execute(
             con,
-            "apply_funnel_exclusion",
+            "funnels/apply_funnel_exclusion",
             {"i": i, "from_step": exclusion.from_step, "to_step": exclusion.to_step, "window_us": window_us},
         )
-    _run(
+    sql.execute(
         con,
-        "create_funnel_best",
+        "funnels/create_funnel_best",
         {
             "per_attempt": spec.count == "totals",
             "grain": grain,

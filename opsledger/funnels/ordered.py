@@ -107,7 +107,6 @@ def _select(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, grain: str | None,
     ]
     template = (
         sql.load("funnels/select_ordered_events")
-        .replace("{rows}", sql.load("funnels/select_funnel_event_rows"))
         .replace("{step_bits}", _bits("steps", len(spec.steps)))
         .replace("{optional_columns}", "".join(optional))
         .replace("{unit_order}", unit_order)

@@ -39,16 +39,6 @@ _PERSON_IDS = (
 )
 
 
-def _execute(
-    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any], pieces: dict[str, str] | None = None
-) -> None:
-    # The pieces are fixed SQL from opsledger.funnels.conditions.unit_sql, never user text.
-    text = sql.load(f"funnels/{name}")
-    for key, piece in (pieces or {}).items():
-        text = text.replace("{" + key + "}", piece)
-    con.execute(text, sql.bind(text, params))
-
-
 def why_dropped(
     con: duckdb.DuckDBPyConnection,
     spec: FunnelSpec,
@@ -85,11 +75,11 @@ def why_dropped(
     person_ids = _PERSON_IDS.replace("{mapping}", mapping_sql(spec.identities)) if join else ""
     try:
         with evaluated(con, spec):
-            _execute(con, "why_create_people", params)
+            sql.execute(con, "funnels/why_create_people", params)
         pieces = {"unit": unit, "identity_join": join, "person_ids": person_ids}
-        _execute(con, "why_create_ids", params, pieces)
-        _execute(con, "why_create_logs", params)
-        _execute(con, "why_create_matches", params)
+        sql.execute(con, "funnels/why_create_ids", params, pieces)
+        sql.execute(con, "funnels/why_create_logs", params)
+        sql.execute(con, "funnels/why_create_matches", params)
         summary = sql.arrow(con, "funnels/why_select_summary")
         services = sql.arrow(con, "funnels/why_select_services")
     except duckdb.CatalogException as exc:
