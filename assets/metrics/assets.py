@@ -12,13 +12,6 @@ from assets.marts import mart_result, mart_specs
 from opsledger.warehouse import MARTS, build_marts
 from pipelines.resources import DUCKDB_POOL, WarehouseResource
 
-# Asset name → mart table (a name in opsledger.warehouse.MARTS, the identifier allow-list).
-MART_TABLES: dict[str, str] = {
-    "service_daily": "mart_service_daily",
-    "service_hourly": "mart_service_hourly",
-}
-assert set(MART_TABLES.values()) <= set(MARTS)
-
 DESCRIPTIONS: dict[str, str] = {
     "service_daily": "Per service and UTC day: requests, 5xx errors, error ratio and latency p50/p95/p99 "
     "(ms), from raw Prometheus counters and histograms with counter resets handled as Prometheus does. "
@@ -26,7 +19,9 @@ DESCRIPTIONS: dict[str, str] = {
     "service_hourly": "The same traffic, error and latency figures per service and UTC hour: where an outage "
     "or a latency regression starts and ends.",
 }
-assert DESCRIPTIONS.keys() == MART_TABLES.keys()
+# Asset name → mart table: mart_<name>, a name in opsledger.warehouse.MARTS (the identifier allow-list).
+MART_TABLES = {name: f"mart_{name}" for name in DESCRIPTIONS}
+assert set(MART_TABLES.values()) <= set(MARTS)
 
 
 def mart_key(name: str) -> dg.AssetKey:
